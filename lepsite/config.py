@@ -1,0 +1,61 @@
+"""Default settings and the secret-key rule."""
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from .paths import site_dir
+
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def defaults(instance_path: str) -> dict:
+    """Settings that work on a fresh clone: SQLite and a mail outbox in the instance folder."""
+    instance = Path(instance_path)
+    return {
+        "SECRET_KEY": None,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'lepsite.sqlite'}",
+        "CONTENT_DIR": str(site_dir("content")),
+        "TRANSLATIONS_SOURCE_DIR": str(site_dir("translations")),
+        # Catalogs are compiled here from the .po files at every start-up.
+        "BABEL_TRANSLATION_DIRECTORIES": str(instance / "translations"),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "WTF_I18N_ENABLED": True,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": False,
+        "NEWS_PER_PAGE": 10,
+        "SITE_NAME": "LEP",
+    }
+
+
+class ConfigurationError(RuntimeError):
+    """The app cannot start with this configuration."""
+
+
+def ensure_secret_key(app: Flask) -> None:
+    """Make sure the app has a real secret key.
+
+    In debug a key is generated once into the instance folder, so sessions survive restarts;
+    outside debug and testing a missing or short key stops start-up.
+    """
+    key = app.config.get("SECRET_KEY")
+    if isinstance(key, str | bytes) and len(key) >= MIN_SECRET_KEY_LENGTH:
+        return
+    if app.testing:
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    if not app.debug:
+        raise ConfigurationError(
+            "LEPSITE_SECRET_KEY is missing or shorter than "
+            f"{MIN_SECRET_KEY_LENGTH} characters. Set it to a long random value, e.g. "
+            "the output of: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    app.config["SECRET_KEY"] = key_file.read_text().strip()

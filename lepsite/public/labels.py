@@ -1,0 +1,17 @@
+"""Translated names for values that content files hold as codes."""
+
+from flask_babel import lazy_gettext as _l
+
+STATUS_LABELS = {
+    # i18n: status of a local employment partnership
+    "launched": _l("Launched"),
+    # i18n: status of a local employment partnership that is being set up
+    "underway": _l("Being set up"),
+    # i18n: status of a local employment partnership
+    "completed": _l("Completed"),
+}
+
+COUNTRY_NAMES = {
+    "UA": _l("Ukraine"),
+    "BA": _l("Bosnia and Herzegovina"),
+}

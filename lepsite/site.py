@@ -1,0 +1,62 @@
+"""Language-free URLs: health check, sitemap and robots.txt."""
+
+from flask import Blueprint, current_app, render_template, url_for
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from .extensions import db
+from .i18n import LANGUAGES
+
+bp = Blueprint("site", __name__)
+
+# Content paths whose URL is a section view rather than the page view.
+_SECTION_ENDPOINTS = {
+    "index": ("public.home", {}),
+    "news/index": ("public.news_index", {}),
+    "partnerships/index": ("public.partnerships", {}),
+}
+
+
+def page_url(path: str, lang: str, external: bool = False) -> str:
+    """The URL of a content path (``about``, ``news/x``, ``index``) in a language."""
+    if path in _SECTION_ENDPOINTS:
+        endpoint, values = _SECTION_ENDPOINTS[path]
+    elif path.startswith("news/"):
+        endpoint, values = "public.news_item", {"slug": path[5:]}
+    elif path.startswith("partnerships/"):
+        endpoint, values = "public.partnership", {"key": path[13:]}
+    else:
+        endpoint, values = "public.page", {"slug": path}
+    return url_for(endpoint, lang=lang, _external=external, **values)
+
+
+@bp.route("/healthz")
+def healthz():
+    """200 ``ok`` when the app and its database answer; for load balancers."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        current_app.logger.exception("Health check: the database does not answer")
+        return "database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.route("/robots.txt")
+def robots():
+    """Let crawlers in everywhere but the admin, and point them at the sitemap."""
+    sitemap = url_for("site.sitemap", _external=True)
+    body = f"User-agent: *\nDisallow: /admin/\nSitemap: {sitemap}\n"
+    return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    """Every page in every language, each with its alternates."""
+    store = current_app.extensions["lepsite.content"]
+    entries = []
+    for path in store.paths():
+        alternates = {lang: page_url(path, lang, external=True) for lang in LANGUAGES}
+        for lang in LANGUAGES:
+            entries.append({"loc": alternates[lang], "alternates": alternates})
+    body = render_template("sitemap.xml", entries=entries, x_default_lang="en")
+    return body, 200, {"Content-Type": "application/xml; charset=utf-8"}

@@ -1,0 +1,60 @@
+"""What every template needs: languages, alternates, menus, date formatting."""
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import format_date
+
+from .i18n import LANGUAGES, current_language
+from .site import page_url
+
+
+def _same_page_in(lang: str) -> str:
+    """This page's URL in another language (home where the page has no language)."""
+    if request.endpoint and request.url_rule and "lang" in request.url_rule.arguments:
+        return url_for(request.endpoint, lang=lang, **(request.view_args or {}))
+    return url_for("public.home", lang=lang)
+
+
+def _switcher_links() -> list[dict]:
+    """One entry per language: its name in itself and the link that remembers the choice."""
+    here = current_language()
+    links = []
+    for code, name in LANGUAGES.items():
+        target = _same_page_in(code)
+        links.append(
+            {
+                "code": code,
+                "name": name,
+                "href": target,
+                "absolute": request.host_url.rstrip("/") + target,
+                "choose_href": url_for("i18n.choose", lang=code, next=target),
+                "current": code == here,
+            }
+        )
+    return links
+
+
+def _common_context() -> dict:
+    lang = current_language()
+    store = current_app.extensions["lepsite.content"]
+    has_language_url = bool(g.get("lang"))
+    return {
+        "lang": lang,
+        "languages": LANGUAGES,
+        "language_links": _switcher_links(),
+        "has_language_url": has_language_url,
+        "main_menu": store.menu(lang, "main"),
+        "footer_menu": store.menu(lang, "footer"),
+        "page_url": page_url,
+        "site_name": current_app.config["SITE_NAME"],
+    }
+
+
+def _format_date(value, style: str = "long") -> str:
+    """A date in the reader's language (``22. novembra 2026.``, ``22 листопада 2026 р.``)."""
+    return format_date(value, style) if value else ""
+
+
+def init_app(app: Flask) -> None:
+    """Register the context processor and filters."""
+    app.context_processor(_common_context)
+    app.jinja_env.filters["date"] = _format_date
