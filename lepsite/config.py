@@ -29,6 +29,25 @@ def defaults(instance_path: str) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "NEWS_PER_PAGE": 10,
         "SITE_NAME": "LEP",
+        # Mail: SMTP when MAIL_SERVER is set, else .eml files in the outbox folder.
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "lep@localhost",
+        "MAIL_TIMEOUT": 10,
+        "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+        # Rate limits per client address; point the storage at Redis to share it between servers.
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "APPLY_RATE_LIMIT": "5 per minute;30 per day",
+        "LOGIN_RATE_LIMIT": "5 per minute;50 per day",
+        # How many proxies in front of the app set X-Forwarded-For (0: trust none).
+        "PROXY_COUNT": 0,
+        # Rejected and withdrawn applications are anonymised this many days after the decision.
+        "RETENTION_DAYS": 365,
     }
 
 

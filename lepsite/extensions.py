@@ -1,6 +1,8 @@
 """Extension objects, created unbound and bound to the app in ``create_app``."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -15,3 +17,5 @@ babel = Babel()
 csrf = CSRFProtect()
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+# Limits are set per view; RATELIMIT_* settings choose storage and switch it off in tests.
+limiter = Limiter(key_func=get_remote_address)

@@ -1,0 +1,224 @@
+"""The membership application form and the applicant's own actions on the status page."""
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from ..i18n import LANGUAGES
+from ..models import NO_PARTNERSHIP
+from .labels import NOT_SURE_LABEL, ORGANISATION_TYPES
+
+LONG_TEXT_MAX = 2000
+
+
+class MaxLength:
+    """Refuse text longer than ``limit``, with the plural form the number needs."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.field_flags = {"maxlength": limit}
+
+    def __call__(self, form, field) -> None:
+        if field.data and len(field.data) > self.limit:
+            raise ValidationError(
+                ngettext(
+                    "Use at most %(num)d character.",
+                    "Use at most %(num)d characters.",
+                    self.limit,
+                )
+            )
+
+
+def single_line(value: str | None) -> str | None:
+    """Trim and collapse whitespace, so no line break can reach a mail header or CSV row."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def trimmed(value: str | None) -> str | None:
+    """Trim a long text; line breaks inside it are kept."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def with_scheme(value: str | None) -> str | None:
+    """Accept ``example.org`` as ``https://example.org``."""
+    if value and not re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):
+        return "https://" + value
+    return value
+
+
+class ApplicationForm(FlaskForm):
+    """An organisation's application to join a partnership."""
+
+    organisation_name = StringField(
+        _l("Organisation name"),
+        filters=[single_line],
+        validators=[
+            DataRequired(_l("Enter the name of your organisation.")),
+            MaxLength(200),
+        ],
+    )
+    organisation_type = SelectField(
+        _l("Type of organisation"),
+        choices=[SelectChoice("", _l("Choose one"))]
+        + [SelectChoice(code, label) for code, label in ORGANISATION_TYPES.items()],
+        validators=[DataRequired(_l("Choose the type of your organisation."))],
+    )
+    partnership = SelectField(
+        _l("Partnership you want to join"),
+        description=_l("Only partnerships that are open to new members are listed."),
+        validators=[DataRequired(_l("Choose a partnership, or “not sure”."))],
+    )
+    municipality = StringField(
+        _l("Municipality or city"),
+        filters=[single_line],
+        validators=[
+            DataRequired(_l("Enter the municipality or city where you work.")),
+            MaxLength(120),
+        ],
+    )
+    website = StringField(
+        _l("Website (optional)"),
+        filters=[single_line, with_scheme],
+        validators=[
+            Optional(),
+            MaxLength(300),
+            URL(message=_l("Enter a web address such as https://example.org.")),
+        ],
+    )
+    contact_name = StringField(
+        _l("Contact person"),
+        filters=[single_line],
+        validators=[
+            DataRequired(_l("Enter the name of the contact person.")),
+            MaxLength(120),
+        ],
+    )
+    contact_role = StringField(
+        _l("Their role in the organisation (optional)"),
+        filters=[single_line],
+        validators=[Optional(), MaxLength(120)],
+    )
+    email = EmailField(
+        _l("E-mail address"),
+        description=_l("We send the confirmation and every decision here."),
+        filters=[single_line],
+        validators=[
+            DataRequired(_l("Enter an e-mail address.")),
+            MaxLength(254),
+            Email(_l("Enter an e-mail address such as name@example.org.")),
+        ],
+    )
+    phone = StringField(
+        _l("Phone (optional)"),
+        filters=[single_line],
+        validators=[
+            Optional(),
+            MaxLength(40),
+            Regexp(
+                r"^\+?[0-9 ()./-]{5,40}$",
+                message=_l("Enter a phone number using digits, spaces and + ( ) - only."),
+            ),
+        ],
+    )
+    language = SelectField(
+        _l("Language for our messages to you"),
+        choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
+        validators=[InputRequired()],
+    )
+    contribution = TextAreaField(
+        _l("What can your organisation contribute?"),
+        description=_l("For example training places, jobs, premises, expertise or contacts."),
+        filters=[trimmed],
+        validators=[
+            DataRequired(_l("Tell us what your organisation can contribute.")),
+            MaxLength(LONG_TEXT_MAX),
+        ],
+    )
+    motivation = TextAreaField(
+        _l("Why do you want to join?"),
+        filters=[trimmed],
+        validators=[
+            DataRequired(_l("Tell us why your organisation wants to join.")),
+            MaxLength(LONG_TEXT_MAX),
+        ],
+    )
+    consent_processing = BooleanField(
+        _l("I agree that the data in this form is processed to handle the application."),
+        validators=[DataRequired(_l("We can only handle the application with your consent."))],
+    )
+    consent_listing = BooleanField(
+        _l("If approved, our organisation's name may be listed on the partnership's public page.")
+    )
+    # Hidden from people; bots fill it in. A filled one means nothing is stored.
+    fax_number = StringField(_l("Leave this field empty"))
+
+    def __init__(self, partnerships: list[tuple[str, str]], **kwargs):
+        super().__init__(**kwargs)
+        self.partnership.choices = [
+            SelectChoice("", _l("Choose one")),
+            *(SelectChoice(key, title) for key, title in partnerships),
+            SelectChoice(NO_PARTNERSHIP, NOT_SURE_LABEL),
+        ]
+
+    def is_bot(self) -> bool:
+        """True when the hidden field was filled in."""
+        return bool(self.fax_number.data)
+
+    def validate_partnership(self, field) -> None:
+        """Choices change with the content; an empty value is left to DataRequired."""
+        if field.data and field.data not in {choice.value for choice in field.choices}:
+            raise ValidationError(_l("Choose a partnership from the list."))
+
+    def application_fields(self) -> dict:
+        """The typed values, named as the model names them."""
+        names = (
+            "organisation_name", "organisation_type", "municipality", "website",
+            "contact_name", "contact_role", "email", "phone", "language", "contribution",
+            "motivation",
+        )  # fmt: skip
+        values = {name: getattr(self, name).data or "" for name in names}
+        values["consent_processing"] = bool(self.consent_processing.data)
+        values["consent_listing"] = bool(self.consent_listing.data)
+        values["partnership_key"] = self.partnership.data
+        return values
+
+
+class WithdrawForm(FlaskForm):
+    """The applicant withdraws their application."""
+
+    confirm = BooleanField(
+        _l("Yes, withdraw this application"),
+        validators=[DataRequired(_l("Tick the box to confirm that you want to withdraw."))],
+    )
+
+
+class ReplyForm(FlaskForm):
+    """The applicant answers the coordinators' question."""
+
+    answer = TextAreaField(
+        _l("Your answer"),
+        filters=[trimmed],
+        validators=[
+            DataRequired(_l("Write your answer.")),
+            MaxLength(LONG_TEXT_MAX),
+        ],
+    )

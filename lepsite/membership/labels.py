@@ -1,0 +1,48 @@
+"""Translated names for the codes applications store."""
+
+from flask_babel import lazy_gettext as _l
+
+ORGANISATION_TYPES = {
+    "public_employment_service": _l("Public employment service"),
+    "municipality": _l("Municipality or local authority"),
+    "employer": _l("Employer (company)"),
+    "employers_organisation": _l("Employers' organisation"),
+    "workers_organisation": _l("Workers' organisation or trade union"),
+    "education": _l("Education or training institution"),
+    "ngo": _l("NGO or civil society organisation"),
+    "development_agency": _l("Development agency"),
+    "chamber": _l("Chamber of commerce or crafts"),
+    "financial_institution": _l("Financial institution"),
+    "other": _l("Other"),
+}
+
+STATE_LABELS = {
+    # i18n: state of a membership application
+    "submitted": _l("Received"),
+    # i18n: state of a membership application
+    "in_review": _l("In review"),
+    # i18n: state of a membership application: the coordinators asked the applicant a question
+    "info_requested": _l("More information requested"),
+    # i18n: state of a membership application
+    "approved": _l("Approved"),
+    # i18n: state of a membership application
+    "rejected": _l("Not approved"),
+    # i18n: state of a membership application
+    "withdrawn": _l("Withdrawn"),
+}
+
+# What the applicant reads in the history on the status page.
+ACTION_LABELS = {
+    "submitted": _l("Application received"),
+    "routed": _l("Sent to the partnership's coordinators"),
+    "start_review": _l("Review started"),
+    "request_info": _l("The coordinators asked for more information"),
+    "info_provided": _l("You answered the coordinators"),
+    "approve": _l("Application approved"),
+    "reject": _l("Application not approved"),
+    "withdrawn": _l("You withdrew the application"),
+    "rerouted": _l("Passed to other coordinators"),
+    "note": _l("Internal note"),
+}
+
+NOT_SURE_LABEL = _l("Not sure yet: let the coordinators advise")

@@ -1,0 +1,190 @@
+"""The stored records: accounts, membership applications with their history, queued mail."""
+
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("admin", "coordinator")
+
+# The life of an application; the review workflow moves it along.
+STATES = ("submitted", "in_review", "info_requested", "approved", "rejected", "withdrawn")
+OPEN_STATES = ("submitted", "in_review", "info_requested")
+
+# "Not sure" on the form: the admins route it.
+NO_PARTNERSHIP = "not_sure"
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, so stored times compare the same on SQLite and PostgreSQL."""
+    return datetime.now(UTC)
+
+
+class User(UserMixin, db.Model):
+    """A coordinator or an admin; the public never logs in."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    partnerships: Mapped[list["CoordinatorPartnership"]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def is_active(self) -> bool:
+        """Flask-Login refuses sign-in and drops sessions of deactivated users."""
+        return self.active
+
+    def get_id(self) -> str:
+        """Session id that changes with the password, so a reset signs out every session."""
+        return f"{self.id}:{self.password_hash[-16:]}"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def partnership_keys(self) -> set[str]:
+        return {link.partnership_key for link in self.partnerships}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class CoordinatorPartnership(db.Model):
+    """A coordinator's assignment to one partnership (by its content key)."""
+
+    __tablename__ = "coordinator_partnerships"
+    __table_args__ = (UniqueConstraint("user_id", "partnership_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    partnership_key: Mapped[str] = mapped_column(String(40), index=True)
+    user: Mapped[User] = relationship(back_populates="partnerships")
+
+    def __repr__(self) -> str:
+        return f"<CoordinatorPartnership {self.user_id} {self.partnership_key}>"
+
+
+class Application(db.Model):
+    """One organisation's request to join a partnership, as typed on the form."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The applicant's only key to the status page: long, random, never derived from the id.
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    partnership_key: Mapped[str] = mapped_column(String(40), index=True)
+    organisation_name: Mapped[str] = mapped_column(String(200), index=True)
+    organisation_type: Mapped[str] = mapped_column(String(40), index=True)
+    municipality: Mapped[str] = mapped_column(String(120))
+    website: Mapped[str] = mapped_column(String(300), default="")
+    contact_name: Mapped[str] = mapped_column(String(120))
+    contact_role: Mapped[str] = mapped_column(String(120), default="")
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    language: Mapped[str] = mapped_column(String(5))
+    contribution: Mapped[str] = mapped_column(Text)
+    motivation: Mapped[str] = mapped_column(Text)
+    consent_processing: Mapped[bool] = mapped_column(Boolean)
+    consent_listing: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    events: Mapped[list["ApplicationEvent"]] = relationship(
+        back_populates="application",
+        cascade="all, delete-orphan",
+        order_by="ApplicationEvent.id",
+    )
+    recipients: Mapped[list["ApplicationRecipient"]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def __repr__(self) -> str:
+        return f"<Application {self.reference} {self.state}>"
+
+
+class ApplicationEvent(db.Model):
+    """One step in an application's history: who did what, when, and why."""
+
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Empty for the applicant's own steps (submitting, answering, withdrawing).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Notes the applicant must read (a rejection reason, a question) show on the status page.
+    shown_to_applicant: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    application: Mapped[Application] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<ApplicationEvent {self.application_id} {self.action}>"
+
+
+class ApplicationRecipient(db.Model):
+    """A user an application was routed to; this is the routing record."""
+
+    __tablename__ = "application_recipients"
+    __table_args__ = (UniqueConstraint("application_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    routed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Why this user got it: "partnership" (its coordinator) or "fallback" (an admin).
+    reason: Mapped[str] = mapped_column(String(20))
+
+    application: Mapped[Application] = relationship(back_populates="recipients")
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def __repr__(self) -> str:
+        return f"<ApplicationRecipient {self.application_id} -> {self.user_id}>"
+
+
+class OutgoingMail(db.Model):
+    """A message waiting to be sent; stored with the change that caused it, so none is lost."""
+
+    __tablename__ = "outgoing_mail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(250))
+    body: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    def __repr__(self) -> str:
+        return f"<OutgoingMail {self.id} to {self.recipient}>"
