@@ -4,11 +4,15 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors, i18n, security, site, templating, translate
+from . import accounts, database, demo, errors, i18n, security, site, templating, translate
+from .admin import bp as admin_bp
 from .config import defaults, ensure_secret_key
 from .content import ContentStore
-from .extensions import babel, csrf, db, migrate
+from .extensions import babel, csrf, db, limiter, migrate
+from .mail import mail_cli
+from .membership import bp as membership_bp
 from .paths import site_dir
 from .public import bp as public_bp
 
@@ -36,7 +40,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.current_language)
     csrf.init_app(app)
     db.init_app(app)
-    migrate.init_app(app, db)
+    with app.app_context():
+        database.init_engine(db.engine)
+    migrate.init_app(app, db, directory=str(site_dir("migrations")), render_as_batch=True)
+    limiter.init_app(app)
+    accounts.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     app.extensions["lepsite.content"] = ContentStore(
         Path(app.config["CONTENT_DIR"]), auto_reload=app.debug
@@ -44,8 +55,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     i18n.init_app(app)
     app.register_blueprint(public_bp)
+    app.register_blueprint(membership_bp)
+    app.register_blueprint(accounts.bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(site.bp)
     app.register_blueprint(translate.bp)
+    app.cli.add_command(mail_cli)
+    app.cli.add_command(accounts.users_cli)
+    app.cli.add_command(demo.demo_cli)
     errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)

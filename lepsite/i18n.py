@@ -51,7 +51,7 @@ def preferred_language() -> str:
 
 def current_language() -> str:
     """The language of this request: the URL's, else the visitor's preference."""
-    lang = g.get("lang")
+    lang = g.get("lang") or g.get("admin_lang")
     if lang:
         return lang
     if request:

@@ -1,7 +1,7 @@
 """What every template needs: languages, alternates, menus, date formatting."""
 
-from flask import Flask, current_app, g, request, url_for
-from flask_babel import format_date
+from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask_babel import format_date, format_datetime, format_number
 
 from .i18n import LANGUAGES, current_language
 from .site import page_url
@@ -34,6 +34,8 @@ def _switcher_links() -> list[dict]:
 
 
 def _common_context() -> dict:
+    if not has_request_context():  # mail rendered from the command line
+        return {"site_name": current_app.config["SITE_NAME"]}
     lang = current_language()
     store = current_app.extensions["lepsite.content"]
     has_language_url = bool(g.get("lang"))
@@ -58,3 +60,5 @@ def init_app(app: Flask) -> None:
     """Register the context processor and filters."""
     app.context_processor(_common_context)
     app.jinja_env.filters["date"] = _format_date
+    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium")
+    app.jinja_env.filters["number"] = format_number

@@ -1,12 +1,19 @@
 """Fixtures: an app per test on a temporary SQLite file, and factories that return callables."""
 
+import email
+import email.policy
+import os
+import re
+import socket
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from lepsite import create_app
+from lepsite.accounts import set_password
 from lepsite.extensions import db
+from lepsite.models import CoordinatorPartnership, User
 
 
 @pytest.fixture(autouse=True)
@@ -19,20 +26,29 @@ def isolated_instance(tmp_path, monkeypatch):
 @pytest.fixture
 def app_factory(tmp_path):
     """Return a function that builds an app with extra settings, on its own database."""
+    made = []
 
     def make(**overrides):
         config = {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
             "SERVER_NAME": "lep.test",
+            "SQLALCHEMY_DATABASE_URI": database_uri(tmp_path),
+            "RATELIMIT_ENABLED": False,
             **overrides,
         }
         app = create_app(config)
         with app.app_context():
+            db.drop_all()
             db.create_all()
+        made.append(app)
         return app
 
-    return make
+    yield make
+    for app in made:  # close pooled connections, or PostgreSQL keeps them open
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -83,3 +99,124 @@ def small_site(write_content):
     return write_content(
         "en/contact.md", "---\ntitle: Contact\nsummary: Reach us.\nnav: footer\norder: 1\n---\n"
     )
+
+
+# ---------------------------------------------------------------- database, users, forms, mail
+
+
+def database_uri(tmp_path: Path) -> str:
+    """SQLite per test, or the PostgreSQL server named by LEPSITE_TEST_DATABASE_URI (CI)."""
+    return os.environ.get("LEPSITE_TEST_DATABASE_URI") or f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+@pytest.fixture
+def make_user(app):
+    """Return a function that creates a user (coordinator by default) and gives back its id."""
+
+    def make(email="coordinator@example.org", role="coordinator", partnerships=(), **fields):
+        password = fields.pop("password", "correct horse battery staple")
+        with app.app_context():
+            user = User(
+                email=email,
+                name=fields.pop("name", email.split("@")[0].title()),
+                role=role,
+                language=fields.pop("language", "en"),
+                **fields,
+            )
+            set_password(user, password)
+            user.partnerships = [
+                CoordinatorPartnership(partnership_key=key) for key in partnerships
+            ]
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    """The CSRF token of the form at ``url``, as a browser would send it back."""
+    match = CSRF_PATTERN.search(client.get(url).get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+def valid_application(**overrides) -> dict:
+    """Form data for an application that passes every check."""
+    data = {
+        "organisation_name": "Kyiv Training Centre",
+        "organisation_type": "education",
+        "partnership": "kyiv",
+        "municipality": "Kyiv",
+        "website": "example.org",
+        "contact_name": "Olena Test",
+        "contact_role": "Director",
+        "email": "olena@example.org",
+        "phone": "+380 44 000 00 00",
+        "language": "uk",
+        "contribution": "Training places for 20 people.",
+        "motivation": "We want to help people find work.",
+        "consent_processing": "y",
+        "consent_listing": "y",
+        "fax_number": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+@pytest.fixture
+def apply(client):
+    """Return a function that sends the application form like a browser (with its CSRF token)."""
+
+    def send(lang="en", follow_redirects=False, **overrides):
+        url = f"/{lang}/apply"
+        data = {"csrf_token": csrf_token(client, url), **valid_application(**overrides)}
+        return client.post(url, data=data, follow_redirects=follow_redirects)
+
+    return send
+
+
+class RecordingHandler:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback; ``.messages`` holds what it received."""
+    from aiosmtpd.controller import Controller
+
+    handler = RecordingHandler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    handler.port = controller.port
+    yield handler
+    controller.stop()
+
+
+def outbox(app) -> list[email.message.EmailMessage]:
+    """Messages the app wrote to its outbox folder, oldest first."""
+    folder = Path(app.config["MAIL_OUTBOX_DIR"])
+    if not folder.is_dir():
+        return []
+    return [
+        email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        for path in sorted(folder.glob("*.eml"))
+    ]

@@ -1,8 +1,11 @@
 """Reads of the content store for the public views."""
 
 from flask import abort, current_app
+from sqlalchemy import select
 
 from ..content import SLUG_PATTERN, ContentStore, Page
+from ..extensions import db
+from ..models import Application
 
 
 def content_store() -> ContentStore:
@@ -41,3 +44,18 @@ def partnerships_by_country(lang: str) -> dict[str, list[Page]]:
 def news(lang: str) -> list[Page]:
     """News items for the language, newest first."""
     return content_store().section(lang, "news")
+
+
+def listed_members(partnership_key: str) -> list[tuple[str, str]]:
+    """(name, type code) of approved members that agreed to be listed, by name."""
+    rows = db.session.execute(
+        select(Application.organisation_name, Application.organisation_type)
+        .where(
+            Application.partnership_key == partnership_key,
+            Application.state == "approved",
+            Application.consent_listing.is_(True),
+            Application.anonymised_at.is_(None),
+        )
+        .order_by(Application.organisation_name)
+    )
+    return [tuple(row) for row in rows]

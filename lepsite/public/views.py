@@ -98,4 +98,5 @@ def partnership(key: str):
     if key == "index":
         abort(404)
     page = queries.get_page_or_404(g.lang, f"partnerships/{key}")
-    return render_template("public/partnership.html", page=page)
+    members = queries.listed_members(page.meta["key"])
+    return render_template("public/partnership.html", page=page, members=members)

@@ -1,0 +1,8 @@
+"""Coordinator and admin accounts: passwords, sign-in sessions, the ``users`` commands."""
+
+from .cli import users_cli
+from .login import init_app
+from .passwords import check_password, set_password
+from .views import bp
+
+__all__ = ["bp", "check_password", "init_app", "set_password", "users_cli"]

@@ -1,0 +1,96 @@
+"""``flask users …``: create, deactivate and reset accounts from the server's shell."""
+
+import sys
+
+import click
+from email_validator import EmailNotValidError, validate_email
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..i18n import LANGUAGES
+from ..models import ROLES, CoordinatorPartnership, User
+from ..public.queries import content_store
+from .passwords import MIN_PASSWORD_LENGTH, set_password
+
+users_cli = AppGroup("users", help="Coordinator and admin accounts.")
+
+
+def _read_password() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    return password
+
+
+def _find(email: str) -> User:
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        raise click.UsageError(f"no user with e-mail {email}")
+    return user
+
+
+def _check_partnerships(keys: tuple[str, ...]) -> None:
+    known = {page.meta["key"] for page in content_store().section("en", "partnerships")}
+    unknown = sorted(set(keys) - known)
+    if unknown:
+        raise click.UsageError(
+            f"unknown partnership(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        )
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--partnership", "partnerships", multiple=True, help="Repeat for several.")
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default="en", show_default=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+def create(email, name, role, partnerships, language, password_stdin) -> None:
+    """Create an account; the password is read from standard input."""
+    try:
+        email = validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.UsageError(str(error)) from error
+    if db.session.scalar(select(User).where(func.lower(User.email) == email.lower())):
+        raise click.UsageError(f"a user with e-mail {email} exists already")
+    if role == "coordinator" and not partnerships:
+        raise click.UsageError("a coordinator needs at least one --partnership")
+    _check_partnerships(partnerships)
+    user = User(email=email, name=name, role=role, language=language)
+    set_password(user, _read_password())
+    user.partnerships = [CoordinatorPartnership(partnership_key=key) for key in partnerships]
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"created {role} {email}")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+def deactivate(email) -> None:
+    """Stop an account from signing in; its sessions end at once."""
+    user = _find(email)
+    user.active = False
+    db.session.commit()
+    click.echo(f"deactivated {user.email}")
+
+
+@users_cli.command("reset-password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+def reset_password(email, password_stdin) -> None:
+    """Set a new password (read from standard input) and re-activate the account."""
+    user = _find(email)
+    set_password(user, _read_password())
+    user.active = True
+    db.session.commit()
+    click.echo(f"password reset for {user.email}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """Show every account with its role and partnerships."""
+    for user in db.session.scalars(select(User).order_by(User.email)):
+        keys = ",".join(sorted(user.partnership_keys)) or "-"
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.email}\t{user.role}\t{keys}\t{user.language}\t{state}")

@@ -1,0 +1,23 @@
+"""Password hashing with Werkzeug's scrypt, the strongest it offers."""
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..models import User
+
+MIN_PASSWORD_LENGTH = 12
+
+# Checked against when the e-mail is unknown, so a wrong address takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
+
+
+def set_password(user: User, password: str) -> None:
+    """Store a salted scrypt hash, never the password."""
+    user.password_hash = generate_password_hash(password, method="scrypt")
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """True only for an active user with this password; as slow for unknown users."""
+    if user is None or not user.password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(user.password_hash, password) and user.active

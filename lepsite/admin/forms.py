@@ -1,0 +1,38 @@
+"""Review and user-management forms."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectField, SelectMultipleField, TextAreaField
+from wtforms.validators import DataRequired
+
+from ..membership.forms import LONG_TEXT_MAX, MaxLength, trimmed
+
+
+class ActionForm(FlaskForm):
+    """A review step with its note (required for questions and rejections)."""
+
+    note = TextAreaField(
+        _l("Note"),
+        description=_l(
+            "Required to ask a question or reject. A question or the reason for a decision "
+            "is shown to the applicant and sent to them."
+        ),
+        filters=[trimmed],
+        validators=[MaxLength(LONG_TEXT_MAX)],
+    )
+
+
+class RerouteForm(FlaskForm):
+    """Admins send an application to another partnership."""
+
+    partnership = SelectField(
+        _l("Partnership"), validators=[DataRequired(_l("Choose a partnership."))]
+    )
+    note = TextAreaField(_l("Note"), filters=[trimmed], validators=[MaxLength(LONG_TEXT_MAX)])
+
+
+class UserForm(FlaskForm):
+    """Admins set a coordinator's partnerships and whether the account may sign in."""
+
+    partnerships = SelectMultipleField(_l("Partnerships"))
+    active = BooleanField(_l("Account active"))

@@ -1,0 +1,110 @@
+"""Reads for the admin: every query starts from what the signed-in user may see."""
+
+from dataclasses import dataclass
+
+from flask import abort
+from sqlalchemy import Select, false, func, or_, select
+
+from ..extensions import db
+from ..models import STATES, Application, User
+
+SORTS = {
+    "newest": (Application.created_at.desc(), Application.id.desc()),
+    "oldest": (Application.created_at.asc(), Application.id.asc()),
+    "name": (Application.organisation_name.asc(), Application.id.asc()),
+}
+
+
+def visible_to(user: User) -> Select:
+    """Applications the user may see: all for admins, their partnerships' for coordinators."""
+    query = select(Application).where(Application.anonymised_at.is_(None))
+    if user.is_admin:
+        return query
+    keys = user.partnership_keys
+    return query.where(Application.partnership_key.in_(keys) if keys else false())
+
+
+@dataclass
+class Filters:
+    """The list's filters, as read from the query string."""
+
+    state: str = ""
+    partnership: str = ""
+    organisation_type: str = ""
+    search: str = ""
+    sort: str = "newest"
+
+    @classmethod
+    def from_args(cls, args) -> "Filters":
+        sort = args.get("sort", "newest")
+        return cls(
+            state=args.get("state", "") if args.get("state", "") in STATES else "",
+            partnership=args.get("partnership", "")[:40],
+            organisation_type=args.get("organisation_type", "")[:40],
+            search=args.get("q", "").strip()[:100],
+            sort=sort if sort in SORTS else "newest",
+        )
+
+    def apply(self, query: Select) -> Select:
+        if self.state:
+            query = query.where(Application.state == self.state)
+        if self.partnership:
+            query = query.where(Application.partnership_key == self.partnership)
+        if self.organisation_type:
+            query = query.where(Application.organisation_type == self.organisation_type)
+        if self.search:
+            escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped.lower()}%"
+            query = query.where(
+                or_(
+                    func.lower(Application.organisation_name).like(pattern, escape="\\"),
+                    func.lower(Application.email).like(pattern, escape="\\"),
+                    func.lower(Application.reference).like(pattern, escape="\\"),
+                )
+            )
+        return query.order_by(*SORTS[self.sort])
+
+    def as_args(self) -> dict:
+        """The filters as query arguments (for pagination and export links)."""
+        values = {
+            "state": self.state,
+            "partnership": self.partnership,
+            "organisation_type": self.organisation_type,
+            "q": self.search,
+            "sort": self.sort if self.sort != "newest" else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def filtered(user: User, filters: Filters) -> Select:
+    """The user's applications, filtered and sorted."""
+    return filters.apply(visible_to(user))
+
+
+def page_of(query: Select, number: int, per_page: int) -> tuple[list[Application], int]:
+    """One page of results and the total count."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
+    return list(rows), total
+
+
+def counts_by_state(user: User) -> dict[str, int]:
+    """How many of the user's applications are in each state."""
+    visible = visible_to(user).subquery()
+    rows = db.session.execute(select(visible.c.state, func.count()).group_by(visible.c.state))
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: number for state, number in rows})
+    return counts
+
+
+def get_application_or_404(user: User, application_id: int) -> Application:
+    """An application the user may see; anyone else's is a 404, as if it did not exist."""
+    application = db.session.scalar(visible_to(user).where(Application.id == application_id))
+    if application is None:
+        abort(404)
+    return application
+
+
+def coordinators() -> list[User]:
+    """Every account, coordinators first, for the admins' user page."""
+    return list(db.session.scalars(select(User).order_by(User.role.desc(), User.email)))
