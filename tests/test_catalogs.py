@@ -46,7 +46,7 @@ def test_catalog_matches_the_code(code, extracted):
     in_catalog = {message.id for message in load_catalog(code) if message.id}
     missing = extracted - in_catalog
     stale = in_catalog - extracted
-    assert not missing, f"run 'flask translate update': missing {sorted(missing)}"
+    assert not missing, f"run 'flask translate update': missing {sorted(map(str, missing))}"
     assert not stale, f"run 'flask translate update': no longer used {sorted(stale)}"
 
 
@@ -61,20 +61,23 @@ def test_plural_forms_are_the_slavic_three(code):
 
 @pytest.mark.parametrize("code", TRANSLATED_LANGUAGES)
 def test_plural_messages_pick_the_right_form_at_runtime(app, code):
-    singular = "Field cannot be longer than %(max)d character."
-    plural = "Field cannot be longer than %(max)d characters."
+    singular = "Use at most %(num)d character."
+    plural = "Use at most %(num)d characters."
     catalog = load_catalog(code)
     forms = catalog[singular].string
     with app.test_request_context(), force_locale(code):
         for n, form in ((1, 0), (21, 0), (2, 1), (5, 2), (11, 2)):
-            assert ngettext(singular, plural, n) == forms[form] % {"max": n}
+            assert ngettext(singular, plural, n) == forms[form] % {"num": n}
+        assert len(set(forms)) == 3 if code == "uk" else len(set(forms)) >= 2
 
 
 def test_a_known_string_comes_out_in_ukrainian(app):
     with app.test_request_context(), force_locale("uk"):
         assert gettext("Page not found") == load_catalog("uk")["Page not found"].string
         assert gettext("Page not found") != "Page not found"
-        assert format_date(dt.date(2026, 11, 22), "long") == "22 листопада 2026 р."
+        # CLDR puts a narrow no-break space before "р."
+        date = format_date(dt.date(2026, 11, 22), "long").replace("\u202f", " ")
+        assert date == "22 листопада 2026 р."
 
 
 def test_compiled_catalogs_follow_the_po_files(app):
