@@ -294,3 +294,48 @@ def test_deactivated_user_is_signed_out(app, client, login, make_user, runner):
     assert client.get("/admin/").status_code == 200
     app.test_cli_runner().invoke(args=["users", "deactivate", "--email", "kyiv@example.org"])
     assert client.get("/admin/").status_code == 302
+
+
+def test_password_change_needs_the_current_one_and_ends_old_sessions(app, client, login, make_user):
+    make_user("kyiv@example.org", partnerships=["kyiv"])
+    login("kyiv@example.org")
+    other_browser = app.test_client()
+    token = csrf_token(other_browser, "/admin/login")
+    other_browser.post(
+        "/admin/login",
+        data={"csrf_token": token, "email": "kyiv@example.org", "password": PASSWORD},
+    )
+    assert other_browser.get("/admin/").status_code == 200
+    form = {
+        "csrf_token": csrf_token(client, "/admin/password"),
+        "current_password": "wrong",
+        "new_password": "a brand new passphrase",
+        "confirm": "a brand new passphrase",
+    }
+    assert client.post("/admin/password", data=form).status_code == 400
+    form["current_password"] = PASSWORD
+    assert client.post("/admin/password", data=form).status_code == 303
+    assert client.get("/admin/").status_code == 200  # this session carries on
+    assert other_browser.get("/admin/").status_code == 302  # the other one ends
+    client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+    assert login("kyiv@example.org", "a brand new passphrase").status_code == 303
+
+
+def test_admin_assigns_partnerships_to_a_coordinator(app, client, login, make_user):
+    coordinator = make_user("kyiv@example.org", partnerships=["kyiv"])
+    make_user("admin@example.org", role="admin")
+    login("admin@example.org")
+    url = f"/admin/users/{coordinator}"
+    response = client.post(
+        url,
+        data={
+            "csrf_token": csrf_token(client, url),
+            "partnerships": ["kyiv", "odesa"],
+            "active": "y",
+        },
+    )
+    assert response.status_code == 303
+    with app.app_context():
+        from lepsite.models import User
+
+        assert db.session.get(User, coordinator).partnership_keys == {"kyiv", "odesa"}

@@ -164,3 +164,20 @@ def test_applicant_can_withdraw(app, client, apply, make_user):
     assert "Withdrawn" in page and 'action="' + url + '/withdraw"' not in page
     assert outbox(app)[-1]["To"] == "kyiv@example.org"
     assert "withdrawn" in outbox(app)[-1]["Subject"]
+
+
+def test_form_is_rate_limited_per_address_with_a_translated_page(app_factory):
+    app = app_factory(RATELIMIT_ENABLED=True, APPLY_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    statuses = []
+    for number in range(3):
+        data = {
+            "csrf_token": csrf_token(client, "/uk/apply"),
+            **valid_application(organisation_name=f"Org {number}"),
+        }
+        response = client.post("/uk/apply", data=data)
+        statuses.append(response.status_code)
+    assert statuses == [303, 303, 429]
+    assert 'lang="uk"' in response.get_data(as_text=True)
+    assert count(app, Application) == 2
+    assert client.get("/uk/apply").status_code == 200  # reading the form is never limited

@@ -204,8 +204,13 @@ def user(user_id: int):
         if account.id == current_user.id and not form.active.data:
             flash(_("You cannot deactivate your own account."), "error")
         else:
+            wanted = set(form.partnerships.data)
+            # Keep existing rows: replacing them would insert before deleting and clash.
             account.partnerships = [
-                CoordinatorPartnership(partnership_key=key) for key in form.partnerships.data
+                link for link in account.partnerships if link.partnership_key in wanted
+            ] + [
+                CoordinatorPartnership(partnership_key=key)
+                for key in sorted(wanted - account.partnership_keys)
             ]
             account.active = form.active.data
             db.session.commit()
