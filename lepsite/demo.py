@@ -7,11 +7,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from .accounts import set_password
+from .accounts import new_user
 from .extensions import db
 from .mail import send_pending
 from .membership.operations import submit_application
-from .models import CoordinatorPartnership, User
+from .models import User
 
 demo_cli = AppGroup("demo", help="Sample data for development.")
 
@@ -36,10 +36,7 @@ def seed() -> None:
         ("kyiv@example.org", "Sample Kyiv Coordinator", "coordinator", ["kyiv"]),
     ):
         passwords[email] = secrets.token_urlsafe(12)
-        user = User(email=email, name=name, role=role, language="en")
-        set_password(user, passwords[email])
-        user.partnerships = [CoordinatorPartnership(partnership_key=key) for key in keys]
-        db.session.add(user)
+        new_user(email, name, role, passwords[email], keys)
     db.session.commit()
     with current_app.test_request_context("/", base_url="http://127.0.0.1:5000"):
         for name, kind, key, lang in SAMPLE_APPLICATIONS:

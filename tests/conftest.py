@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from lepsite import create_app
-from lepsite.accounts import set_password
+from lepsite.accounts import new_user
 from lepsite.extensions import db
-from lepsite.models import CoordinatorPartnership, User
 
 
 @pytest.fixture(autouse=True)
@@ -114,20 +113,15 @@ def make_user(app):
     """Return a function that creates a user (coordinator by default) and gives back its id."""
 
     def make(email="coordinator@example.org", role="coordinator", partnerships=(), **fields):
-        password = fields.pop("password", "correct horse battery staple")
         with app.app_context():
-            user = User(
-                email=email,
-                name=fields.pop("name", email.split("@")[0].title()),
-                role=role,
-                language=fields.pop("language", "en"),
-                **fields,
+            user = new_user(
+                email,
+                fields.get("name", email.split("@")[0].title()),
+                role,
+                fields.get("password", "correct horse battery staple"),
+                partnerships,
+                fields.get("language", "en"),
             )
-            set_password(user, password)
-            user.partnerships = [
-                CoordinatorPartnership(partnership_key=key) for key in partnerships
-            ]
-            db.session.add(user)
             db.session.commit()
             return user.id
 

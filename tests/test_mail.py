@@ -5,9 +5,9 @@ import threading
 from conftest import csrf_token, free_port, valid_application
 from sqlalchemy import func, select
 
-from lepsite.accounts import set_password
+from lepsite.accounts import new_user
 from lepsite.extensions import db
-from lepsite.models import Application, CoordinatorPartnership, OutgoingMail, User
+from lepsite.models import Application, OutgoingMail
 
 
 def pending(app) -> int:
@@ -21,10 +21,7 @@ def test_mail_goes_out_over_smtp_in_each_readers_language(app_factory, smtp_serv
     app = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     client = app.test_client()
     with app.app_context():
-        user = User(email="bs@example.org", name="Amra", role="coordinator", language="bs")
-        set_password(user, "a long enough password")
-        user.partnerships = [CoordinatorPartnership(partnership_key="kyiv")]
-        db.session.add(user)
+        new_user("bs@example.org", "Amra", "coordinator", "a long enough password", ["kyiv"], "bs")
         db.session.commit()
     data = {"csrf_token": csrf_token(client, "/en/apply"), **valid_application(language="uk")}
     assert client.post("/en/apply", data=data).status_code == 303

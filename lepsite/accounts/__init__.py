@@ -2,7 +2,7 @@
 
 from .cli import users_cli
 from .login import init_app
-from .passwords import check_password, set_password
+from .passwords import check_password, new_user, set_password
 from .views import bp
 
-__all__ = ["bp", "check_password", "init_app", "set_password", "users_cli"]
+__all__ = ["bp", "check_password", "init_app", "new_user", "set_password", "users_cli"]

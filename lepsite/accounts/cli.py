@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..i18n import LANGUAGES
-from ..models import ROLES, CoordinatorPartnership, User
+from ..models import ROLES, User
 from ..public.queries import content_store
-from .passwords import MIN_PASSWORD_LENGTH, set_password
+from .passwords import MIN_PASSWORD_LENGTH, new_user, set_password
 
 users_cli = AppGroup("users", help="Coordinator and admin accounts.")
 
@@ -57,10 +57,7 @@ def create(email, name, role, partnerships, language, password_stdin) -> None:
     if role == "coordinator" and not partnerships:
         raise click.UsageError("a coordinator needs at least one --partnership")
     _check_partnerships(partnerships)
-    user = User(email=email, name=name, role=role, language=language)
-    set_password(user, _read_password())
-    user.partnerships = [CoordinatorPartnership(partnership_key=key) for key in partnerships]
-    db.session.add(user)
+    new_user(email, name, role, _read_password(), partnerships, language)
     db.session.commit()
     click.echo(f"created {role} {email}")
 

@@ -2,7 +2,8 @@
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..models import User
+from ..extensions import db
+from ..models import CoordinatorPartnership, User
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -21,3 +22,19 @@ def check_password(user: User | None, password: str) -> bool:
         check_password_hash(_DUMMY_HASH, password)
         return False
     return check_password_hash(user.password_hash, password) and user.active
+
+
+def new_user(
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    partnerships: tuple[str, ...] | list[str] = (),
+    language: str = "en",
+) -> User:
+    """A new account with a hashed password and its partnerships, added to the session."""
+    user = User(email=email, name=name, role=role, language=language)
+    set_password(user, password)
+    user.partnerships = [CoordinatorPartnership(partnership_key=key) for key in partnerships]
+    db.session.add(user)
+    return user

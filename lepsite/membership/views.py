@@ -82,16 +82,20 @@ def apply():
     return render_template("membership/apply.html", form=form), (400 if form.errors else 200)
 
 
-@bp.route("/status/<token>")
-def status(token: str):
-    """The applicant's view of their application: state, history, and what they can do."""
-    application = queries.get_application_by_token_or_404(token)
+def _status_page(application, withdraw_form=None, reply_form=None, code: int = 200):
+    """The status page with its two forms (one of them re-shown with its errors)."""
     return render_template(
         "membership/status.html",
         application=application,
-        withdraw_form=WithdrawForm(),
-        reply_form=ReplyForm(),
-    )
+        withdraw_form=withdraw_form or WithdrawForm(formdata=None),
+        reply_form=reply_form or ReplyForm(formdata=None),
+    ), code
+
+
+@bp.route("/status/<token>")
+def status(token: str):
+    """The applicant's view of their application: state, history, and what they can do."""
+    return _status_page(queries.get_application_by_token_or_404(token))
 
 
 @bp.route("/status/<token>/withdraw", methods=["POST"])
@@ -103,12 +107,7 @@ def withdraw(token: str):
         flash(_("This application is closed and can no longer be withdrawn."), "error")
         return redirect(url_for(".status", token=token), code=303)
     if not form.validate_on_submit():
-        return render_template(
-            "membership/status.html",
-            application=application,
-            withdraw_form=form,
-            reply_form=ReplyForm(formdata=None),
-        ), 400
+        return _status_page(application, withdraw_form=form, code=400)
     send_now(operations.withdraw_application(application))
     flash(_("Your application has been withdrawn."), "success")
     return redirect(url_for(".status", token=token), code=303)
@@ -123,12 +122,7 @@ def answer(token: str):
         flash(_("The coordinators are not waiting for an answer."), "error")
         return redirect(url_for(".status", token=token), code=303)
     if not form.validate_on_submit():
-        return render_template(
-            "membership/status.html",
-            application=application,
-            withdraw_form=WithdrawForm(formdata=None),
-            reply_form=form,
-        ), 400
+        return _status_page(application, reply_form=form, code=400)
     send_now(operations.answer_question(application, form.answer.data))
     flash(_("Thank you. Your answer has been sent to the coordinators."), "success")
     return redirect(url_for(".status", token=token), code=303)
