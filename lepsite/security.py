@@ -18,6 +18,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def keep_private(response):
+    """Pages with personal data or tokens: never cached, never indexed."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Add the headers after each request."""
 

@@ -1,6 +1,6 @@
 """What every template needs: languages, alternates, menus, date formatting."""
 
-from flask import Flask, current_app, g, has_request_context, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, format_number
 
 from .i18n import LANGUAGES, current_language
@@ -34,8 +34,6 @@ def _switcher_links() -> list[dict]:
 
 
 def _common_context() -> dict:
-    if not has_request_context():  # mail rendered from the command line
-        return {"site_name": current_app.config["SITE_NAME"]}
     lang = current_language()
     store = current_app.extensions["lepsite.content"]
     has_language_url = bool(g.get("lang"))

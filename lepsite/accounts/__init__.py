@@ -1,8 +1,17 @@
 """Coordinator and admin accounts: passwords, sign-in sessions, the ``users`` commands."""
 
 from .cli import users_cli
-from .login import init_app
+from .login import init_app, use_account_language, user_by_email
 from .passwords import check_password, new_user, set_password
 from .views import bp
 
-__all__ = ["bp", "check_password", "init_app", "new_user", "set_password", "users_cli"]
+__all__ = [
+    "bp",
+    "check_password",
+    "init_app",
+    "new_user",
+    "set_password",
+    "use_account_language",
+    "user_by_email",
+    "users_cli",
+]

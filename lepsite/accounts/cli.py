@@ -5,12 +5,13 @@ import sys
 import click
 from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import ROLES, User
 from ..public.queries import content_store
+from .login import user_by_email
 from .passwords import MIN_PASSWORD_LENGTH, new_user, set_password
 
 users_cli = AppGroup("users", help="Coordinator and admin accounts.")
@@ -24,7 +25,7 @@ def _read_password() -> str:
 
 
 def _find(email: str) -> User:
-    user = db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    user = user_by_email(email)
     if user is None:
         raise click.UsageError(f"no user with e-mail {email}")
     return user
@@ -52,7 +53,7 @@ def create(email, name, role, partnerships, language, password_stdin) -> None:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise click.UsageError(str(error)) from error
-    if db.session.scalar(select(User).where(func.lower(User.email) == email.lower())):
+    if user_by_email(email):
         raise click.UsageError(f"a user with e-mail {email} exists already")
     if role == "coordinator" and not partnerships:
         raise click.UsageError("a coordinator needs at least one --partnership")

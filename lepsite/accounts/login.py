@@ -1,10 +1,12 @@
 """Sign-in sessions with Flask-Login."""
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import lazy_gettext as _l
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
+from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import LANGUAGES
 from ..models import User
 
 login_manager = LoginManager()
@@ -25,6 +27,17 @@ def load_user(session_id: str) -> User | None:
     if user is None or user.get_id() != session_id or not fingerprint:
         return None
     return user
+
+
+def use_account_language() -> None:
+    """Signed-in users see the admin in the language of their account."""
+    if current_user.is_authenticated:
+        g.admin_lang = current_user.language if current_user.language in LANGUAGES else "en"
+
+
+def user_by_email(email: str) -> User | None:
+    """The account with this e-mail address, whatever its letter case."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
 def init_app(app: Flask) -> None:

@@ -1,12 +1,9 @@
 """Sign in, sign out, change password."""
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -15,28 +12,20 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from ..extensions import db, limiter
-from ..models import User
+from ..i18n import is_safe_local_path
+from ..security import keep_private
 from .forms import LoginForm, PasswordChangeForm
+from .login import use_account_language, user_by_email
 from .passwords import check_password, set_password
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 
 
-@bp.before_request
-def use_account_language():
-    """Signed-in users see the admin in the language of their account."""
-    if current_user.is_authenticated:
-        g.admin_lang = current_user.language
-
-
-@bp.after_request
-def never_cache(response):
-    """Sign-in pages carry tokens; keep them out of caches."""
-    response.headers["Cache-Control"] = "no-store, private"
-    return response
+bp.before_request(use_account_language)
+# Sign-in pages carry tokens; keep them out of caches.
+bp.after_request(keep_private)
 
 
 def _login_limit() -> str:
@@ -45,15 +34,9 @@ def _login_limit() -> str:
 
 def safe_next(target: str | None) -> str:
     """Where to go after sign-in: only a path inside the admin, never another site."""
-    default = url_for("admin.dashboard")
-    if not target:
-        return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target or any(ord(ch) < 32 for ch in target):
-        return default
-    if not parts.path.startswith("/admin/") or parts.path.startswith("//"):
-        return default
-    return target
+    if is_safe_local_path(target) and target.startswith("/admin/"):
+        return target
+    return url_for("admin.dashboard")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -64,9 +47,7 @@ def login():
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
-        )
+        user = user_by_email(form.email.data)
         if check_password(user, form.password.data):
             # A fresh session on sign-in, so a session id planted before it is worthless.
             session.clear()

@@ -23,7 +23,11 @@ APPLICANT_MAILS = {
 
 
 class TransitionError(Exception):
-    """The action does not fit the application's state, or its note is missing."""
+    """The action does not fit the application's current state."""
+
+
+class NoteRequired(TransitionError):
+    """The action needs a note (a question, a rejection reason) and got none."""
 
 
 def allowed_actions(application: Application) -> list[str]:
@@ -38,10 +42,11 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
     if action not in TRANSITIONS:
         raise TransitionError(action)
     sources, target, note_required, shown = TRANSITIONS[action]
+    note = note.strip()
     if application.state not in sources:
         raise TransitionError(action)
-    if note_required and not note.strip():
-        raise TransitionError(action)
+    if note_required and not note:
+        raise NoteRequired(action)
     if target:
         application.state = target
     application.events.append(
@@ -49,8 +54,8 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
             action=action,
             state=application.state,
             actor=actor,
-            note=note.strip(),
-            shown_to_applicant=shown and bool(note.strip()),
+            note=note,
+            shown_to_applicant=shown and bool(note),
         )
     )
     mails = []
@@ -61,7 +66,7 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
                 APPLICANT_MAILS[action],
                 application.language,
                 application=application,
-                note=note.strip(),
+                note=note,
                 status_url=status_url(application),
             )
         )

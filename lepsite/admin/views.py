@@ -19,11 +19,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from ..accounts import use_account_language
 from ..extensions import db
-from ..i18n import LANGUAGES
 from ..mail import send_now
+from ..membership.queries import partnership_choices as _partnership_choices
 from ..models import NO_PARTNERSHIP, STATES, CoordinatorPartnership, User
-from ..public.queries import content_store
+from ..security import keep_private
 from . import operations, queries
 from .export import csv_rows
 from .forms import ActionForm, RerouteForm, UserForm
@@ -51,26 +52,16 @@ def admin_labels():
 @login_required
 def require_login():
     """Every admin page needs a signed-in user, shown in their own language."""
-    g.admin_lang = current_user.language if current_user.language in LANGUAGES else "en"
+    use_account_language()
 
 
-@bp.after_request
-def never_cache(response):
-    """Applicants' data must not stay in browser or proxy caches."""
-    response.headers["Cache-Control"] = "no-store, private"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+# Applicants' data must not stay in browser or proxy caches.
+bp.after_request(keep_private)
 
 
 def _require_admin() -> None:
     if not current_user.is_admin:
         abort(404)
-
-
-def _partnership_choices(lang: str) -> list[tuple[str, str]]:
-    """Every partnership's key and name, for filters and assignments."""
-    pages = content_store().section(lang, "partnerships")
-    return sorted(((page.meta["key"], page.title) for page in pages), key=lambda item: item[1])
 
 
 def _page_number() -> int:
@@ -146,12 +137,12 @@ def act(application_id: int, action: str):
     if form.validate_on_submit():
         try:
             send_now(operations.act(item, current_user, action, form.note.data or ""))
+        except operations.NoteRequired:
+            db.session.rollback()
+            flash(_("Write a note: it is required for this action."), "error")
         except operations.TransitionError:
             db.session.rollback()
-            if action in ("request_info", "reject", "note") and not (form.note.data or ""):
-                flash(_("Write a note: it is required for this action."), "error")
-            else:
-                flash(_("This action does not fit the application's current state."), "error")
+            flash(_("This action does not fit the application's current state."), "error")
         else:
             flash(_("Saved."), "success")
     else:

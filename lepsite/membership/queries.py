@@ -10,12 +10,13 @@ from ..public.queries import content_store
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 
 
-def open_partnerships(lang: str) -> list[tuple[str, str]]:
-    """(key, title in ``lang``) of partnerships that accept applications, by title."""
+def partnership_choices(lang: str, open_only: bool = False) -> list[tuple[str, str]]:
+    """(key, title in ``lang``) of the partnerships, by title; ``open_only``: those that
+    accept applications."""
     pages = [
         page
         for page in content_store().section(lang, "partnerships")
-        if page.meta.get("accepts_applications")
+        if page.meta.get("accepts_applications") or not open_only
     ]
     return sorted(((page.meta["key"], page.title) for page in pages), key=lambda item: item[1])
 

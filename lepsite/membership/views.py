@@ -16,6 +16,7 @@ from ..extensions import limiter
 from ..i18n import current_language
 from ..mail import send_now
 from ..models import NO_PARTNERSHIP
+from ..security import keep_private
 from . import operations, queries
 from .forms import ApplicationForm, ReplyForm, WithdrawForm
 from .labels import ACTION_LABELS, NOT_SURE_LABEL, ORGANISATION_TYPES, STATE_LABELS
@@ -27,12 +28,8 @@ def _apply_limit() -> str:
     return current_app.config["APPLY_RATE_LIMIT"]
 
 
-@bp.after_request
-def keep_private(response):
-    """Status pages hold personal data behind a secret link: never cache or index them."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+# Status pages hold personal data behind a secret link.
+bp.after_request(keep_private)
 
 
 @bp.app_context_processor
@@ -56,7 +53,7 @@ def _partnership_name(key: str, lang: str | None = None) -> str:
 @limiter.limit(_apply_limit, methods=["POST"])
 def apply():
     """Show the form; store a valid application and send the applicant to its status page."""
-    partnerships = queries.open_partnerships(g.lang)
+    partnerships = queries.partnership_choices(g.lang, open_only=True)
     if request.method == "GET":
         wanted = request.args.get("partnership", "")
         form = ApplicationForm(
