@@ -6,15 +6,28 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import accounts, database, demo, errors, i18n, security, site, templating, translate
+from . import (
+    accounts,
+    database,
+    demo,
+    errors,
+    i18n,
+    security,
+    site,
+    static_files,
+    templating,
+    translate,
+)
 from .admin import bp as admin_bp
 from .config import defaults, ensure_secret_key
 from .content import ContentStore
 from .extensions import babel, csrf, db, limiter, migrate
 from .mail import mail_cli
 from .membership import bp as membership_bp
+from .membership.cli import applications_cli
 from .paths import site_dir
 from .public import bp as public_bp
+from .public.caching import CacheFriendlySessionInterface, PageCache
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -52,6 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["lepsite.content"] = ContentStore(
         Path(app.config["CONTENT_DIR"]), auto_reload=app.debug
     )
+    app.extensions["lepsite.page_cache"] = PageCache()
+    app.session_interface = CacheFriendlySessionInterface()
 
     i18n.init_app(app)
     app.register_blueprint(public_bp)
@@ -63,7 +78,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(mail_cli)
     app.cli.add_command(accounts.users_cli)
     app.cli.add_command(demo.demo_cli)
+    app.cli.add_command(applications_cli)
     errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)
+    static_files.init_app(app)
     return app

@@ -192,6 +192,7 @@ class ContentStore:
         self._lock = threading.Lock()
         self._checked_at = 0.0
         self._pages: dict[tuple[str, str], Page] = {}
+        self.generation = 0  # counts reloads, so caches of rendered pages know they are stale
         self._signature = self._read_signature()
         self._pages = self._load()
 
@@ -218,6 +219,7 @@ class ContentStore:
             if signature != self._signature:
                 self._pages = self._load()
                 self._signature = signature
+                self.generation += 1
 
     def get(self, lang: str, path: str) -> Page | None:
         """The page in exactly this language, or None."""

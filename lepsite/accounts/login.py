@@ -41,4 +41,8 @@ def user_by_email(email: str) -> User | None:
 
 
 def init_app(app: Flask) -> None:
-    login_manager.init_app(app)
+    """Bind Flask-Login; templates get ``current_user`` as a proxy that loads only when read."""
+    # Flask-Login's own context processor loads the user for every template, which reads the
+    # session and marks every public page "Vary: Cookie", defeating shared caches.
+    login_manager.init_app(app, add_context_processor=False)
+    app.context_processor(lambda: {"current_user": current_user})

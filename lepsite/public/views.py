@@ -5,6 +5,7 @@ import math
 from flask import Blueprint, abort, current_app, g, render_template, request
 
 from . import queries
+from .caching import cached_page, revalidated_page
 from .labels import COUNTRY_NAMES, STATUS_LABELS
 
 bp = Blueprint("public", __name__, url_prefix="/<lang:lang>")
@@ -27,6 +28,7 @@ def _page_number() -> int:
 
 
 @bp.route("/")
+@cached_page
 def home():
     """Home page: the introduction, the latest news and the call to apply."""
     page = queries.get_page_or_404(g.lang, "index")
@@ -35,6 +37,7 @@ def home():
 
 
 @bp.route("/<slug>")
+@cached_page
 def page(slug: str):
     """A content page such as ``about`` or ``privacy``."""
     if slug == "index":
@@ -44,6 +47,7 @@ def page(slug: str):
 
 
 @bp.route("/news/")
+@cached_page
 def news_index():
     """The news list, newest first, a page at a time."""
     intro = queries.get_page_or_404(g.lang, "news/index")
@@ -64,6 +68,7 @@ def news_index():
 
 
 @bp.route("/news/<slug>")
+@cached_page
 def news_item(slug: str):
     """One news item."""
     if slug == "index":
@@ -73,6 +78,7 @@ def news_item(slug: str):
 
 
 @bp.route("/news/feed.xml")
+@cached_page
 def news_feed():
     """The Atom feed of the news in this language."""
     intro = queries.get_page_or_404(g.lang, "news/index")
@@ -82,6 +88,7 @@ def news_feed():
 
 
 @bp.route("/partnerships/")
+@cached_page
 def partnerships():
     """The directory of partnerships, grouped by country."""
     intro = queries.get_page_or_404(g.lang, "partnerships/index")
@@ -93,6 +100,7 @@ def partnerships():
 
 
 @bp.route("/partnerships/<key>")
+@revalidated_page
 def partnership(key: str):
     """One partnership's page."""
     if key == "index":

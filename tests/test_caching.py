@@ -1,0 +1,133 @@
+"""HTTP caching: pages from memory with ETags and 304s, fingerprinted static files."""
+
+import re
+
+import markdown
+import pytest
+from sqlalchemy import update
+
+from lepsite import content
+from lepsite.extensions import db
+from lepsite.models import Application
+
+PUBLIC_PAGES = [
+    "/en/",
+    "/bs/about",
+    "/uk/news/",
+    "/en/news/feed.xml",
+    "/uk/partnerships/",
+]
+
+
+@pytest.mark.parametrize("url", PUBLIC_PAGES)
+def test_public_pages_carry_a_validator_and_revalidate_with_304(client, url):
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first.headers["ETag"]
+    assert "public" in first.headers["Cache-Control"]
+    assert "max-age=300" in first.headers["Cache-Control"]
+    assert "Set-Cookie" not in first.headers
+    assert "Cookie" not in first.headers.get("Vary", "")
+
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.data == b""
+
+    changed = client.get(url, headers={"If-None-Match": '"something-else"'})
+    assert changed.status_code == 200
+    assert changed.data == first.data
+
+
+def test_pages_are_served_without_parsing_markdown_or_reading_files(client, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("content was read or parsed during a request")
+
+    monkeypatch.setattr(markdown.Markdown, "convert", refuse)
+    monkeypatch.setattr(content, "render_file", refuse)
+    monkeypatch.setattr(content.Path, "read_text", refuse)
+    for url in PUBLIC_PAGES + ["/en/news/kyiv-lep-launch", "/bs/partnerships/kyiv"]:
+        assert client.get(url).status_code in (200, 404), url
+    assert client.get("/uk/about").status_code == 200
+
+
+def test_the_second_request_sends_the_stored_bytes(client, app, monkeypatch):
+    client.get("/en/about")
+    monkeypatch.setattr(
+        "lepsite.public.views.render_template",
+        lambda *args, **kwargs: pytest.fail("the page was rendered again"),
+    )
+    assert client.get("/en/about").status_code == 200
+
+
+def test_query_values_that_change_nothing_share_one_cached_page(client, app):
+    client.get("/en/about")
+    client.get("/en/about?utm_source=x")
+    client.get("/en/about?junk=1&more=2")
+    assert len(app.extensions["lepsite.page_cache"]._entries) == 1
+
+
+def test_the_news_page_number_is_part_of_the_key(app_factory, client):
+    app = app_factory(NEWS_PER_PAGE=1)
+    client = app.test_client()
+    one = client.get("/en/news/")
+    two = client.get("/en/news/?page=2")
+    assert one.status_code == two.status_code == 200
+    assert one.headers["ETag"] != two.headers["ETag"]
+
+
+def test_missing_pages_are_404_every_time_and_never_stored(client, app):
+    for _ in range(2):
+        response = client.get("/en/no-such-page")
+        assert response.status_code == 404
+        assert "public" not in response.headers.get("Cache-Control", "")
+    assert not app.extensions["lepsite.page_cache"]._entries
+
+
+def test_the_cache_has_a_ceiling(client, app):
+    cache = app.extensions["lepsite.page_cache"]
+    cache.max_entries = 3
+    for host in ("a.test", "b.test", "c.test", "d.test", "e.test"):
+        client.get("/en/about", headers={"Host": host})
+    assert len(cache._entries) == 3
+
+
+def test_partnership_page_etag_changes_when_a_member_is_approved(app, client, apply):
+    before = client.get("/en/partnerships/kyiv")
+    assert before.headers["ETag"]
+    assert client.get(
+        "/en/partnerships/kyiv", headers={"If-None-Match": before.headers["ETag"]}
+    ).status_code == 304
+
+    apply(organisation_name="Listed Bakery Ltd")
+    with app.app_context():
+        db.session.execute(update(Application).values(state="approved"))
+        db.session.commit()
+    after = client.get("/en/partnerships/kyiv", headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert "Listed Bakery Ltd" in after.get_data(as_text=True)
+
+
+def test_private_pages_are_not_cached(client):
+    for url in ("/en/apply", "/admin/login"):
+        response = client.get(url)
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "ETag" not in response.headers
+
+
+def test_static_urls_are_fingerprinted_and_cached_for_a_year(client):
+    html = client.get("/en/about").get_data(as_text=True)
+    href = re.search(r'href="(/static/css/site\.css\?v=[0-9a-f]{12})"', html).group(1)
+    response = client.get(href)
+    assert response.status_code == 200
+    cache_control = response.headers["Cache-Control"]
+    assert "max-age=31536000" in cache_control
+    assert "immutable" in cache_control
+    response.close()
+
+
+def test_a_stale_or_missing_fingerprint_is_not_cached_for_long(client):
+    for url in ("/static/css/site.css", "/static/css/site.css?v=000000000000"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert "immutable" not in response.headers.get("Cache-Control", "")
+        response.close()
