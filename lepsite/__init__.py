@@ -19,7 +19,7 @@ from . import (
     translate,
 )
 from .admin import bp as admin_bp
-from .config import defaults, ensure_secret_key
+from .config import defaults, ensure_secret_key, secure_cookies_by_default
 from .content import ContentStore
 from .extensions import babel, csrf, db, limiter, migrate
 from .mail import mail_cli
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     ensure_secret_key(app)
+    secure_cookies_by_default(app)
 
     i18n.compile_catalogs(
         Path(app.config["TRANSLATIONS_SOURCE_DIR"]),

@@ -26,7 +26,8 @@ def defaults(instance_path: str) -> dict:
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": False,
+        # None: Secure in production, plain in debug and tests (see secure_cookies_by_default).
+        "SESSION_COOKIE_SECURE": None,
         "NEWS_PER_PAGE": 10,
         "SITE_NAME": "LEP",
         # Mail: SMTP when MAIL_SERVER is set, else .eml files in the outbox folder.
@@ -78,3 +79,14 @@ def ensure_secret_key(app: Flask) -> None:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def secure_cookies_by_default(app: Flask) -> None:
+    """Cookies travel only over HTTPS in production, unless an operator says otherwise.
+
+    A development server on http://127.0.0.1 could not keep a Secure cookie, so debug and
+    tests default to plain cookies; ``LEPSITE_SESSION_COOKIE_SECURE=false`` allows a trial
+    run of the production server without TLS.
+    """
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = not (app.debug or app.testing)

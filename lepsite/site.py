@@ -1,6 +1,6 @@
 """Language-free URLs: health check, sitemap and robots.txt."""
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,6 +39,12 @@ def healthz():
         current_app.logger.exception("Health check: the database does not answer")
         return "database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}
     return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask for this address whatever the page says."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)
 
 
 @bp.route("/robots.txt")

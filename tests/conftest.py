@@ -15,6 +15,13 @@ from lepsite.accounts import new_user
 from lepsite.extensions import db
 
 
+def pytest_configure(config):
+    """Markers used in this suite (``-m "not production"`` skips the slow server test)."""
+    config.addinivalue_line(
+        "markers", "production: starts gunicorn, redis-server and uses PostgreSQL (slower)"
+    )
+
+
 @pytest.fixture(autouse=True)
 def isolated_instance(tmp_path, monkeypatch):
     """Keep every test's local data (database, compiled catalogs, outbox) in its own folder."""
@@ -98,6 +105,27 @@ def small_site(write_content):
     return write_content(
         "en/contact.md", "---\ntitle: Contact\nsummary: Reach us.\nnav: footer\norder: 1\n---\n"
     )
+
+
+# ---------------------------------------------------------------- tools outside Python
+
+
+def in_ci() -> bool:
+    """True under ``.ci/run``, which installs every tool the tests need."""
+    return os.environ.get("LEPSITE_CI") == "1"
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip with ``reason`` on a developer machine that lacks a tool; in CI, fail instead.
+
+    CI installs browsers, Java, PostgreSQL and Redis itself, so a missing one there is a broken
+    pipeline, not a test to leave out.
+    """
+    if available:
+        return
+    if in_ci():
+        pytest.fail(f"CI must provide this: {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 # ---------------------------------------------------------------- database, users, forms, mail

@@ -26,9 +26,15 @@ class RerouteForm(FlaskForm):
     """Admins send an application to another partnership."""
 
     partnership = SelectField(
-        _l("Partnership"), validators=[DataRequired(_l("Choose a partnership."))]
+        _l("Partnership"),
+        validators=[DataRequired(_l("Choose a partnership."))],
+        # Always has a value: HTML's "required" is only for selects with an empty first choice.
+        render_kw={"required": False},
     )
-    note = TextAreaField(_l("Note"), filters=[trimmed], validators=[MaxLength(LONG_TEXT_MAX)])
+    # Its own id: the review form on the same page has a "note" too.
+    note = TextAreaField(
+        _l("Note"), id="reroute-note", filters=[trimmed], validators=[MaxLength(LONG_TEXT_MAX)]
+    )
 
 
 class UserForm(FlaskForm):

@@ -143,6 +143,8 @@ class ApplicationForm(FlaskForm):
         _l("Language for our messages to you"),
         choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()],
         validators=[InputRequired()],
+        # Always has a value: HTML's "required" is only for selects with an empty first choice.
+        render_kw={"required": False},
     )
     contribution = TextAreaField(
         _l("What can your organisation contribute?"),

@@ -1,0 +1,91 @@
+"""Accessibility in a real browser: axe-core on every page type, keyboard only, small screens."""
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
+
+from .helpers import submit_application
+
+LANGUAGES = ("en", "bs", "uk")
+PUBLIC_PAGES = (
+    "/",
+    "/about",
+    "/news/",
+    "/news/kyiv-lep-launch",
+    "/partnerships/",
+    "/partnerships/kyiv",
+    "/apply",
+    "/no-such-page",
+)
+ADMIN_BY_LANGUAGE = {"en": "admin", "bs": "admin_bs", "uk": "admin_uk"}
+AXE = Axe()
+
+
+def assert_no_axe_violations(page) -> None:
+    """Every axe-core rule (WCAG 2.0–2.2 A/AA and best practices) passes on the page as shown."""
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{page.url}\n{results.generate_report()}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_pages_pass_axe(page, lang, path):
+    page.goto(f"/{lang}{path}")
+    assert page.locator("html").get_attribute("lang") == lang
+    assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_form_with_errors_and_the_status_page_pass_axe(page, lang):
+    page.goto(f"/{lang}/apply")
+    page.locator("form.stacked button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    assert_no_axe_violations(page)
+    submit_application(page, lang, "Axe Check Ltd", "kyiv")
+    assert_no_axe_violations(page)
+
+
+def test_language_free_pages_pass_axe(page):
+    page.goto("/no/such/page")
+    assert_no_axe_violations(page)
+    page.goto("/admin/login")
+    assert_no_axe_violations(page)
+    page.fill("#email", "nobody@example.org")
+    page.fill("#password", "wrong password")
+    page.locator("form button[type=submit]").click()
+    expect(page.locator(".error-summary, .flash")).not_to_have_count(0)
+    assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_admin_pages_pass_axe(page, lang, sign_in):
+    submit_application(page, lang, f"Review Check {lang}", "kyiv")
+    page.context.clear_cookies()
+    sign_in(ADMIN_BY_LANGUAGE[lang])
+    assert page.locator("html").get_attribute("lang") == lang
+    assert_no_axe_violations(page)  # the dashboard
+    for path in ("/admin/applications/", "/admin/users/", "/admin/password"):
+        page.goto(path)
+        assert_no_axe_violations(page)
+    page.goto("/admin/users/")
+    page.locator("main tbody a").first.click()
+    assert_no_axe_violations(page)
+
+    page.goto("/admin/applications/?state=submitted")
+    page.locator("tbody tr", has_text=f"Review Check {lang}").get_by_role("link").click()
+    assert_no_axe_violations(page)
+    page.locator('button[formaction$="/reject"]').click()  # without the reason it needs
+    expect(page.locator("#note[aria-invalid=true]")).to_have_count(1)
+    assert_no_axe_violations(page)
+    page.fill("#note", "Please tell us how many places you offer.")
+    page.locator('button[formaction$="/request_info"]').click()
+    expect(page.locator(".flash")).not_to_have_count(0)
+    assert_no_axe_violations(page)
+
+
+def test_a_coordinator_sees_only_their_pages_and_they_pass_axe(page, sign_in):
+    sign_in("kyiv")
+    assert_no_axe_violations(page)
+    page.goto("/admin/applications/")
+    assert_no_axe_violations(page)
+    assert page.goto("/admin/users/").status == 404  # admins only, and not even hinted at

@@ -1,0 +1,131 @@
+"""Every page type is valid HTML, by the Nu Html Checker (npm ``vnu-jar``, run with Java).
+
+The pages are collected with the test client and checked in one Java run, which keeps the
+check to a few seconds.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import csrf_token, require
+from sqlalchemy import select
+
+from lepsite.extensions import db
+from lepsite.models import Application
+
+ROOT = Path(__file__).resolve().parents[1]
+VNU_JAR = Path(
+    os.environ.get("LEPSITE_VNU_JAR") or ROOT / ".tools/node_modules/vnu-jar/build/dist/vnu.jar"
+)
+LANGUAGES = ("en", "bs", "uk")
+PUBLIC_PAGES = (
+    "/",
+    "/about",
+    "/news/",
+    "/news/kyiv-lep-launch",
+    "/partnerships/",
+    "/partnerships/kyiv",
+    "/apply",
+)
+ADMIN_PAGES = ("/admin/", "/admin/applications/", "/admin/users/", "/admin/password")
+PASSWORD = "correct horse battery staple"
+
+
+def vnu_errors(folder: Path) -> list[str]:
+    """The checker's errors for every ``.html`` file in ``folder``, as ``file:line: message``."""
+    result = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", "--skip-non-html"]
+        + sorted(str(path) for path in folder.glob("*.html")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    messages = json.loads(result.stderr or result.stdout)["messages"]
+    return [
+        f"{Path(m.get('url', '')).name}:{m.get('lastLine', '?')}: {m['message']}"
+        for m in messages
+        if m["type"] in ("error", "non-document-error")
+    ]
+
+
+def sign_in(client, email: str) -> None:
+    data = {"csrf_token": csrf_token(client, "/admin/login"), "email": email, "password": PASSWORD}
+    assert client.post("/admin/login", data=data).status_code == 303
+
+
+@pytest.fixture
+def collected(app, make_user, apply, tmp_path):
+    """Return a function that saves a response's HTML under a readable name."""
+    folder = tmp_path / "pages"
+    folder.mkdir()
+
+    def save(name: str, response) -> None:
+        assert response.mimetype == "text/html", name
+        safe = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "root"
+        (folder / f"{safe}.html").write_bytes(response.data)
+
+    save.folder = folder
+    return save
+
+
+def test_every_page_type_is_valid_html(app, client, make_user, apply, collected):
+    require(shutil.which("java") is not None, "Java is not installed (Debian: default-jre)")
+    require(
+        VNU_JAR.is_file(), f"vnu.jar not found at {VNU_JAR} (npm install --prefix .tools vnu-jar)"
+    )
+
+    for lang in LANGUAGES:
+        for path in PUBLIC_PAGES:
+            collected(f"{lang}{path}", client.get(f"/{lang}{path}"))
+        collected(f"{lang}-404", client.get(f"/{lang}/no-such-page"))
+        collected(
+            f"{lang}-apply-errors",
+            client.post(
+                f"/{lang}/apply", data={"csrf_token": csrf_token(client, f"/{lang}/apply")}
+            ),
+        )
+        status = apply(lang=lang, organisation_name=f"Valid {lang}", follow_redirects=True)
+        collected(f"{lang}-status", status)
+    collected("csrf-400", client.post("/en/apply", data={}))
+    collected("language-free-404", client.get("/no/such/page"))
+    collected("login", client.get("/admin/login"))
+    collected(
+        "login-failed",
+        client.post(
+            "/admin/login",
+            data={
+                "csrf_token": csrf_token(client, "/admin/login"),
+                "email": "x@example.org",
+                "password": "x",
+            },
+        ),
+    )
+
+    with app.app_context():
+        first = db.session.scalar(select(Application.id).order_by(Application.id))
+    for lang in LANGUAGES:
+        email = f"admin-{lang}@example.org"
+        make_user(email, role="admin", language=lang)
+        sign_in(client, email)
+        for path in ADMIN_PAGES:
+            collected(f"{lang}{path}", client.get(path))
+        collected(f"{lang}-application", client.get(f"/admin/applications/{first}"))
+        refused = client.post(
+            f"/admin/applications/{first}/reject",
+            data={"csrf_token": csrf_token(client, f"/admin/applications/{first}"), "note": ""},
+        )
+        collected(f"{lang}-application-errors", refused)
+        users = client.get("/admin/users/").get_data(as_text=True)
+        user_url = re.search(r'href="(/admin/users/\d+)"', users).group(1)
+        collected(f"{lang}-user", client.get(user_url))
+        client.post("/admin/logout", data={"csrf_token": csrf_token(client, "/admin/")})
+
+    assert len(list(collected.folder.glob("*.html"))) > 50
+    errors = vnu_errors(collected.folder)
+    assert not errors, "\n".join(errors)
