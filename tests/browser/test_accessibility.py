@@ -59,7 +59,7 @@ def test_language_free_pages_pass_axe(page):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_admin_pages_pass_axe(page, lang, sign_in):
-    submit_application(page, lang, f"Review Check {lang}", "kyiv")
+    status_url = submit_application(page, lang, f"Review Check {lang}", "kyiv")
     page.context.clear_cookies()
     sign_in(ADMIN_BY_LANGUAGE[lang])
     assert page.locator("html").get_attribute("lang") == lang
@@ -80,6 +80,11 @@ def test_admin_pages_pass_axe(page, lang, sign_in):
     page.fill("#note", "Please tell us how many places you offer.")
     page.locator('button[formaction$="/request_info"]').click()
     expect(page.locator(".flash")).not_to_have_count(0)
+    assert_no_axe_violations(page)
+
+    # The applicant's page now asks for an answer: a second form beside the withdrawal.
+    page.goto(status_url)
+    expect(page.locator("#answer")).to_be_visible()
     assert_no_axe_violations(page)
 
 
