@@ -1,10 +1,19 @@
 """Reads for the membership pages."""
 
+import re
+from datetime import datetime
+
 from flask import abort
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..models import Application, CoordinatorPartnership, User
+from ..models import (
+    Application,
+    ApplicationEvent,
+    CoordinatorPartnership,
+    OutgoingMail,
+    User,
+)
 from ..public.queries import content_store
 
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
@@ -56,3 +65,57 @@ def active_admins() -> list[User]:
     """Active admins: they get whatever has no coordinator."""
     query = select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id)
     return list(db.session.scalars(query))
+
+
+# The closing decisions: a coordinator's rejection and the applicant's withdrawal.
+CLOSED_STATES = ("rejected", "withdrawn")
+CLOSING_ACTIONS = ("reject", "withdrawn")
+
+
+def expired_applications(cutoff: datetime) -> list[Application]:
+    """Rejected or withdrawn applications, not yet anonymised, closed before ``cutoff``.
+
+    The closing time is that of the latest rejection or withdrawal event; an application
+    without one (older data, hand edits) counts from its last change.
+    """
+    closed = (
+        select(
+            ApplicationEvent.application_id,
+            func.max(ApplicationEvent.created_at).label("closed_at"),
+        )
+        .where(ApplicationEvent.action.in_(CLOSING_ACTIONS))
+        .group_by(ApplicationEvent.application_id)
+        .subquery()
+    )
+    query = (
+        select(Application)
+        .outerjoin(closed, closed.c.application_id == Application.id)
+        .where(
+            Application.state.in_(CLOSED_STATES),
+            Application.anonymised_at.is_(None),
+            func.coalesce(closed.c.closed_at, Application.updated_at) < cutoff,
+        )
+        .order_by(Application.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def mail_about(application: Application) -> list[OutgoingMail]:
+    """Queued or sent messages about the application: they name its reference in the subject
+    or body, or carry its status link."""
+    conditions = [OutgoingMail.body.contains(application.token, autoescape=True)]
+    if application.reference:
+        conditions += [
+            OutgoingMail.subject.contains(application.reference, autoescape=True),
+            OutgoingMail.body.contains(application.reference, autoescape=True),
+        ]
+    candidates = db.session.scalars(select(OutgoingMail).where(or_(*conditions)))
+    # LEP-2025-000012 must not match LEP-2025-0000123.
+    reference = re.compile(re.escape(application.reference or application.token) + r"(?!\d)")
+    return [
+        mail
+        for mail in candidates
+        if application.token in mail.body
+        or reference.search(mail.subject)
+        or reference.search(mail.body)
+    ]

@@ -1,0 +1,59 @@
+"""Gunicorn settings for lepsite; ``gunicorn wsgi:app`` reads this file from the working directory.
+
+Environment: ``LEPSITE_BIND`` (default ``127.0.0.1:8000``; the reverse proxy talks to it),
+``LEPSITE_WORKERS`` (default 2 × cores + 1, at most 9), ``LEPSITE_FORWARDED_ALLOW_IPS`` (the
+proxy's address, default loopback). The app itself reads ``X-Forwarded-*`` through ProxyFix
+(``LEPSITE_PROXY_COUNT``); gunicorn's setting only decides whom it believes about HTTPS.
+"""
+
+import logging
+import os
+
+bind = os.environ.get("LEPSITE_BIND", "127.0.0.1:8000")
+
+# Each worker holds its own database pool (up to 15 connections); nine workers stay well inside
+# PostgreSQL's default of 100 connections even with two servers.
+workers = int(os.environ.get("LEPSITE_WORKERS", min(2 * (os.cpu_count() or 1) + 1, 9)))
+proc_name = "lepsite"
+
+# Requests are short; a worker stuck for 30 s is killed and replaced.
+timeout = 30
+graceful_timeout = 20
+# The proxy keeps connections to us open a little; longer only ties up sync workers.
+keepalive = 5
+
+forwarded_allow_ips = os.environ.get("LEPSITE_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logs to stdout/stderr, for systemd's journal or the container runtime.
+accesslog = "-"
+errorlog = "-"
+
+# gunicorn 25+ opens a control socket in $HOME/.gunicorn/ by default; two instances on one host
+# would fight over it, and we do not use gunicornc.
+control_socket_disable = True
+
+
+def _drop_server_header() -> None:
+    """Send no ``Server: gunicorn`` header: it tells scanners what to try, and helps no one.
+
+    Gunicorn has no setting for it (its maintainers declined one, benoitc/gunicorn#825) and
+    writes the header after the app has answered, so no WSGI middleware can remove it. We
+    filter it out of the response's default headers instead; tests/test_production.py checks
+    that it stays gone after an upgrade. Behind nginx the header would not reach clients
+    anyway: ``proxy_pass`` drops the upstream ``Server`` header.
+    """
+    try:
+        from gunicorn.http.wsgi import Response
+
+        original = Response.default_headers
+    except (ImportError, AttributeError):
+        logging.getLogger("gunicorn.error").warning("cannot drop the Server header")
+        return
+
+    def default_headers(self):
+        return [line for line in original(self) if not line.lower().startswith("server:")]
+
+    Response.default_headers = default_headers
+
+
+_drop_server_header()
