@@ -130,3 +130,17 @@ def test_a_stale_or_missing_fingerprint_is_not_cached_for_long(client):
         assert response.status_code == 200
         assert "immutable" not in response.headers.get("Cache-Control", "")
         response.close()
+
+
+def test_pages_stay_small_and_need_no_javascript(client, app):
+    """A phone on a slow link gets each page in a few kilobytes: no framework CSS, no scripts."""
+    store = app.extensions["lepsite.content"]
+    for page in store.all_pages():
+        if page.section or page.path == "index":
+            continue
+        html = client.get(f"/{page.lang}/{page.path}").data
+        assert len(html) < 40_000, (page, len(html))
+        assert b"<script" not in html
+    stylesheet = client.get("/static/css/site.css")
+    assert len(stylesheet.data) < 16_000
+    stylesheet.close()
