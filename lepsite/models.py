@@ -3,7 +3,16 @@
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -80,13 +89,27 @@ class Application(db.Model):
     """One organisation's request to join a partnership, as typed on the form."""
 
     __tablename__ = "applications"
+    # The review list counts and pages "not anonymised" rows, for everyone (by state) or for a
+    # coordinator's partnerships: these indexes answer the counts on their own (no table
+    # reads) and give the newest-first order without sorting, at 100,000 rows and more.
+    __table_args__ = (
+        Index("ix_applications_state_listing", "state", "anonymised_at", "created_at"),
+        Index(
+            "ix_applications_partnership_listing",
+            "partnership_key",
+            "state",
+            "anonymised_at",
+            "created_at",
+        ),
+        Index("ix_applications_partnership_created", "partnership_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     # The applicant's only key to the status page: long, random, never derived from the id.
     token: Mapped[str] = mapped_column(String(64), unique=True)
-    state: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
-    partnership_key: Mapped[str] = mapped_column(String(40), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="submitted")
+    partnership_key: Mapped[str] = mapped_column(String(40))
     organisation_name: Mapped[str] = mapped_column(String(200), index=True)
     organisation_type: Mapped[str] = mapped_column(String(40), index=True)
     municipality: Mapped[str] = mapped_column(String(120))

@@ -159,7 +159,10 @@ def test_rejection_needs_a_reason_and_is_shown_to_the_applicant(
 ):
     login("kyiv@example.org")
     item = two_partnerships["kyiv"]
-    act(client, item, "reject", "")
+    refused = act(client, item, "reject", "")
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert 'aria-invalid="true"' in html and 'href="#note"' in html
     assert state_of(app, item) == "submitted"
     act(client, item, "reject", "Outside the partnership's area")
     assert state_of(app, item) == "rejected"

@@ -83,15 +83,20 @@ def filtered(user: User, filters: Filters) -> Select:
 
 def page_of(query: Select, number: int, per_page: int) -> tuple[list[Application], int]:
     """One page of results and the total count."""
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    # count(*) over the filtered table itself, not over a subquery of every column, so the
+    # database can count from an index alone.
+    counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    total = db.session.scalar(counting)
     rows = db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
     return list(rows), total
 
 
 def counts_by_state(user: User) -> dict[str, int]:
     """How many of the user's applications are in each state."""
-    visible = visible_to(user).subquery()
-    rows = db.session.execute(select(visible.c.state, func.count()).group_by(visible.c.state))
+    counting = visible_to(user).with_only_columns(
+        Application.state, func.count(), maintain_column_froms=True
+    )
+    rows = db.session.execute(counting.group_by(Application.state))
     counts = dict.fromkeys(STATES, 0)
     counts.update({state: number for state, number in rows})
     return counts

@@ -22,6 +22,7 @@ from wtforms import SelectChoice
 from ..accounts import use_account_language
 from ..extensions import db
 from ..mail import send_now
+from ..membership.labels import ORGANISATION_TYPES, STATE_LABELS
 from ..membership.queries import partnership_choices as _partnership_choices
 from ..models import NO_PARTNERSHIP, STATES, CoordinatorPartnership, User
 from ..security import keep_private
@@ -64,6 +65,11 @@ def _require_admin() -> None:
         abort(404)
 
 
+def _translated(labels: dict) -> dict[str, str]:
+    """Lazy labels translated once for this page, not again for every table row."""
+    return {key: str(label) for key, label in labels.items()}
+
+
 def _page_number() -> int:
     raw = request.args.get("page", "1")
     return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
@@ -72,7 +78,11 @@ def _page_number() -> int:
 @bp.route("/")
 def dashboard():
     """Counts per state, each linking to the list."""
-    return render_template("admin/dashboard.html", counts=queries.counts_by_state(current_user))
+    return render_template(
+        "admin/dashboard.html",
+        counts=queries.counts_by_state(current_user),
+        state_labels=_translated(STATE_LABELS),
+    )
 
 
 @bp.route("/applications/")
@@ -93,6 +103,8 @@ def applications():
         filters=filters,
         states=STATES,
         partnerships=partnerships,
+        state_labels=_translated(STATE_LABELS),
+        organisation_types=_translated(ORGANISATION_TYPES),
     )
 
 
@@ -112,6 +124,11 @@ def export():
 def application(application_id: int):
     """Every field, the routing and the full history, with the actions that fit."""
     item = queries.get_application_or_404(current_user, application_id)
+    return _application_page(item, ActionForm(formdata=None))
+
+
+def _application_page(item, form: ActionForm, code: int = 200):
+    """The detail page, with the action form as given (re-shown with its errors after a POST)."""
     reroute_form = None
     if current_user.is_admin:
         reroute_form = RerouteForm(formdata=None, partnership=item.partnership_key)
@@ -122,31 +139,31 @@ def application(application_id: int):
         "admin/application.html",
         application=item,
         actions=operations.allowed_actions(item),
-        form=ActionForm(formdata=None),
+        form=form,
         reroute_form=reroute_form,
-    )
+    ), code
 
 
 @bp.route("/applications/<int:application_id>/<action>", methods=["POST"])
 def act(application_id: int, action: str):
-    """Apply a review action; a missing note or a stale state is explained, not applied."""
+    """Apply a review action; a missing note is shown at the field, a stale state explained."""
     item = queries.get_application_or_404(current_user, application_id)
     if action not in operations.TRANSITIONS:
         abort(404)
     form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            send_now(operations.act(item, current_user, action, form.note.data or ""))
-        except operations.NoteRequired:
-            db.session.rollback()
-            flash(_("Write a note: it is required for this action."), "error")
-        except operations.TransitionError:
-            db.session.rollback()
-            flash(_("This action does not fit the application's current state."), "error")
-        else:
-            flash(_("Saved."), "success")
+    if not form.validate_on_submit():
+        return _application_page(item, form, 400)
+    try:
+        send_now(operations.act(item, current_user, action, form.note.data or ""))
+    except operations.NoteRequired:
+        db.session.rollback()
+        form.note.errors = [_("Write a note: it is required for this action.")]
+        return _application_page(item, form, 400)
+    except operations.TransitionError:
+        db.session.rollback()
+        flash(_("This action does not fit the application's current state."), "error")
     else:
-        flash(" ".join(form.note.errors) or _("The form could not be saved."), "error")
+        flash(_("Saved."), "success")
     return redirect(url_for(".application", application_id=item.id), code=303)
 
 

@@ -1,0 +1,572 @@
+"""Load-test lepsite under gunicorn with wrk and print the results as a Markdown table.
+
+Run from anywhere with the project's virtualenv: ``.venv/bin/python bench/run.py``. It builds a
+throw-away instance (SQLite by default), adds 100,000 applications, starts ``gunicorn -w 2``
+on a free loopback port, drives each page with wrk and stops everything again, also on Ctrl-C.
+Standard library only; needs ``wrk`` (Debian package ``wrk``). See bench/README.md.
+"""
+
+# Every command below is a fixed argument list run without a shell.
+# ruff: noqa: S603
+
+import argparse
+import datetime as dt
+import html
+import http.client
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LANGUAGES = ("en", "bs", "uk")
+# A fixed key: the server is not in debug mode (that would change what is measured).
+SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
+PASSWORD = "bench password, long enough"  # noqa: S105 (throw-away accounts)
+# Sessions are bound to the browser (Flask-Login "strong" protection): wrk must send the same
+# User-Agent as the sign-in did, or the cookie is ignored.
+USER_AGENT = "lepsite-bench/1"
+ADMIN = "bench-admin@example.org"
+COORDINATOR = "bench-kyiv@example.org"
+COORDINATOR_PARTNERSHIP = "kyiv"
+
+
+@dataclass
+class Target:
+    """One row of the table: a page, and who asks for it."""
+
+    label: str
+    path: str
+    cookie: str = ""
+
+
+@dataclass
+class Result:
+    """What wrk measured for one target."""
+
+    target: Target
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    errors: str
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """The command line; ``--help`` describes it."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (-c)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (-t)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument(
+        "--applications", type=int, default=100_000, help="applications to seed (0: none)"
+    )
+    parser.add_argument(
+        "--database-uri",
+        default="",
+        help="SQLAlchemy URI of an EMPTY database to use instead of a temporary SQLite file, "
+        "e.g. postgresql+psycopg://lepsite:lepsite@127.0.0.1/lepsite_bench",
+    )
+    parser.add_argument(
+        "--wipe-database",
+        action="store_true",
+        help="drop every table in --database-uri first, if it is not empty",
+    )
+    parser.add_argument(
+        "--latency-connections",
+        type=int,
+        default=1,
+        help="also measure the admin pages with this few connections (no queueing); 0: skip",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    return parser.parse_args(argv)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flask(env: dict, *args: str, stdin: str | None = None, debug: bool = False) -> str:
+    """Run ``flask --app wsgi …`` in the project and return its output; stop on failure."""
+    env = dict(env)
+    if debug:  # the demo commands refuse to run outside debug
+        env["FLASK_DEBUG"] = "1"
+    command = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        sys.exit(f"failed: flask {' '.join(args)}\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def database_is_empty(env: dict, wipe: bool) -> bool:
+    """True if the configured database has no tables (after dropping them when ``wipe``)."""
+    script = (
+        "import sys\n"
+        "from sqlalchemy import MetaData, inspect\n"
+        "from lepsite import create_app\n"
+        "from lepsite.extensions import db\n"
+        "with create_app().app_context():\n"
+        "    if inspect(db.engine).get_table_names() and sys.argv[1] == 'wipe':\n"
+        "        meta = MetaData()\n"
+        "        meta.reflect(db.engine)\n"
+        "        meta.drop_all(db.engine)\n"
+        "    print(len(inspect(db.engine).get_table_names()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "wipe" if wipe else "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"cannot reach the database:\n{done.stderr}")
+    return done.stdout.strip().splitlines()[-1] == "0"
+
+
+def longest_pages() -> dict[str, str]:
+    """Per language, the path of its longest top-level content page (by file size)."""
+    chosen = {}
+    for lang in LANGUAGES:
+        pages = [p for p in (ROOT / "content" / lang).glob("*.md") if p.stem != "index"]
+        longest = max(pages, key=lambda page: page.stat().st_size)
+        chosen[lang] = f"/{lang}/{longest.stem}"
+    return chosen
+
+
+def prepare(args, env: dict) -> None:
+    """Schema, the two accounts, then the applications (routed to those accounts)."""
+    flask(env, "db", "upgrade")
+    for email, role, extra in (
+        (ADMIN, "admin", []),
+        (COORDINATOR, "coordinator", ["--partnership", COORDINATOR_PARTNERSHIP]),
+    ):
+        flask(
+            env,
+            "users",
+            "create",
+            "--email",
+            email,
+            "--name",
+            f"Bench {role}",
+            "--role",
+            role,
+            *extra,
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        )
+    if args.applications:
+        print(f"seeding {args.applications:,} applications …", flush=True)
+        output = flask(
+            env, "demo", "seed-bulk", "--applications", str(args.applications), debug=True
+        )
+        print("  " + output.strip().splitlines()[-1], flush=True)
+
+
+# ---------------------------------------------------------------- the server
+
+
+class Server:
+    """gunicorn in its own process group, so Ctrl-C reaches us first and we stop it cleanly."""
+
+    def __init__(self, env: dict, workers: int, log_path: Path):
+        self.port = free_port()
+        self.base = f"127.0.0.1:{self.port}"
+        self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
+        # gunicorn reads gunicorn.conf.py from the project, like production; -w and -b win.
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", self.base, "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        """Return once /healthz answers 200; fail if gunicorn dies or takes too long."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with status {self.process.returncode}")
+            try:
+                if request(self.base, "GET", "/healthz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("gunicorn did not answer /healthz in time")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes: the children of the gunicorn master."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # The parent pid is the second field after the parenthesised command name.
+            if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                pids.append(int(entry.name))
+        return sorted(pids)
+
+    def stop(self) -> None:
+        """SIGTERM and wait for a graceful exit; SIGKILL the group if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # graceful: workers finish, then exit
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+# ---------------------------------------------------------------- HTTP with the standard library
+
+
+def request(base: str, method: str, path: str, headers=None, body: str | None = None):
+    """One request; returns (status, headers as a list of pairs, body as text)."""
+    host, port = base.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request(
+            method, path, body=body, headers={"User-Agent": USER_AGENT, **(headers or {})}
+        )
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+class Browser:
+    """Keeps cookies across requests, as a browser would."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.cookies: dict[str, str] = {}
+
+    def cookie_header(self) -> str:
+        """The cookies as a ``Cookie`` header value."""
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def send(self, method: str, path: str, form: dict | None = None):
+        """One request with the cookies; returns (status, body, whether cookies changed)."""
+        headers = {"Cookie": self.cookie_header()} if self.cookies else {}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, response_headers, text = request(self.base, method, path, headers, body)
+        changed = False
+        for name, value in response_headers:
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key.strip()] = rest.split(";", 1)[0]
+                changed = True
+        return status, text, changed
+
+    def sign_in(self, email: str) -> None:
+        """Sign in through the form, then settle the session (it gains a CSRF token on the
+        first admin page, which the browser would store and send from then on)."""
+        status, page, _ = self.send("GET", "/admin/login")
+        token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page)
+        if status != 200 or not token:
+            raise RuntimeError(f"no sign-in form at /admin/login (status {status})")
+        form = {"csrf_token": html.unescape(token.group(1)), "email": email, "password": PASSWORD}
+        status, _, _ = self.send("POST", "/admin/login", form)
+        if status != 303:
+            raise RuntimeError(f"sign-in as {email} failed with status {status}")
+        for _ in range(3):
+            if not self.send("GET", "/admin/applications/")[2]:
+                return
+        print(f"warning: the session of {email} changes on every request", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- wrk
+
+LUA = """\
+wrk.headers["User-Agent"] = "{user_agent}"
+{cookie_line}
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH p50=%d p95=%d p99=%d requests=%d\\n",
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), summary.requests))
+end
+"""
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(base: str, target: Target, args, folder: Path, connections: int) -> Result:
+    """Drive one page with wrk and read its numbers (percentiles from the Lua ``done``)."""
+    script = folder / "bench.lua"
+    cookie_line = f'wrk.headers["Cookie"] = "{target.cookie}"' if target.cookie else ""
+    script.write_text(LUA.format(user_agent=USER_AGENT, cookie_line=cookie_line))
+    threads = min(args.threads, connections)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "-s",
+        str(script),
+        f"http://{base}{target.path}",
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    # wrk's own distribution has 50/75/90/99 %; the Lua hook adds 95 % (values in µs).
+    lua = re.search(r"BENCH p50=(\d+) p95=(\d+) p99=(\d+) requests=(\d+)", output)
+    distribution = {
+        int(p): float(v) * UNITS[u]
+        for p, v, u in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+    }
+    p50 = distribution.get(50, int(lua.group(1)) / 1000)
+    p99 = distribution.get(99, int(lua.group(3)) / 1000)
+    p95 = int(lua.group(2)) / 1000
+    problems = re.findall(r"(Socket errors: .*|Non-2xx or 3xx responses: \d+)", output)
+    return Result(target, rate, p50, p95, p99, int(lua.group(4)), "; ".join(problems))
+
+
+# ---------------------------------------------------------------- CSV export
+
+
+def vm_kib(pid: int, field: str) -> int:
+    """A memory figure (``VmRSS``, ``VmHWM``) of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure_export(server: Server, browser: Browser) -> dict:
+    """Download the full CSV export once, watching the workers' memory while it streams."""
+    pids = server.worker_pids()
+    before = {pid: vm_kib(pid, "VmRSS") for pid in pids}
+    hwm_before = {pid: vm_kib(pid, "VmHWM") for pid in pids}
+    peaks = dict(before)
+    streaming = threading.Event()
+    streaming.set()
+
+    def sample() -> None:
+        while streaming.is_set():
+            for pid in pids:
+                peaks[pid] = max(peaks[pid], vm_kib(pid, "VmRSS"))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    host, port = server.base.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    started = time.perf_counter()
+    try:
+        connection.request(
+            "GET",
+            "/admin/applications/export.csv",
+            headers={"User-Agent": USER_AGENT, "Cookie": browser.cookie_header()},
+        )
+        response = connection.getresponse()
+        size, lines, chunk = 0, 0, b"x"
+        while chunk:
+            chunk = response.read(64 * 1024)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+        status = response.status
+    finally:
+        elapsed = time.perf_counter() - started
+        connection.close()
+        streaming.clear()
+        sampler.join()
+    busiest = max(pids, key=lambda pid: peaks[pid] - before[pid])
+    return {
+        "status": status,
+        "seconds": elapsed,
+        "megabytes": size / 1e6,
+        "lines": lines,
+        "rss_before_mb": before[busiest] / 1024,
+        "rss_peak_mb": peaks[busiest] / 1024,
+        "hwm_before_mb": hwm_before[busiest] / 1024,
+        "hwm_after_mb": vm_kib(busiest, "VmHWM") / 1024,
+    }
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> str:
+    """CPUs, CPU model, RAM, Python, kernel and time, for the report."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    except OSError:
+        memory_kib = 0
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {memory_kib / 1024 / 1024:.1f} GiB RAM, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
+        f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
+    )
+
+
+def load_average() -> str:
+    """Other work on the machine skews the numbers; this shows how much there was."""
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def table(results: list[Result], floor: float) -> str:
+    """The results as a Markdown table, each rate also as a ratio to /healthz."""
+    lines = [
+        "| page | path | req/s | × /healthz | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = r.requests_per_second / floor if floor else 0
+        note = f" ⚠ {r.errors}" if r.errors else ""
+        lines.append(
+            f"| {r.target.label}{note} | `{r.target.path}` | {r.requests_per_second:,.0f} "
+            f"| {ratio:.2f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- main
+
+
+def interrupt(signum, frame) -> None:
+    """A polite kill ends the run as cleanly as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    """Set up, measure, report, clean up; the exit status is 0 when every step worked."""
+    args = parse_args(argv)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (Debian/Ubuntu: apt-get install wrk)")
+    signal.signal(signal.SIGTERM, interrupt)
+    folder = Path(tempfile.mkdtemp(prefix="lepsite-bench-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEPSITE_", "FLASK_"))}
+    env.update(
+        LEPSITE_INSTANCE_PATH=str(folder / "instance"),
+        LEPSITE_SECRET_KEY=SECRET_KEY,
+        LEPSITE_RATELIMIT_ENABLED="false",
+    )
+    database = urllib.parse.urlsplit(args.database_uri).scheme if args.database_uri else "sqlite"
+    server = None
+    try:
+        if args.database_uri:
+            env["LEPSITE_SQLALCHEMY_DATABASE_URI"] = args.database_uri
+            if not database_is_empty(env, args.wipe_database):
+                sys.exit("the database is not empty; use an empty one or add --wipe-database")
+        prepare(args, env)
+        server = Server(env, args.workers, folder / "gunicorn.log")
+        server.wait_ready()
+        admin, coordinator = Browser(server.base), Browser(server.base)
+        admin.sign_in(ADMIN)
+        coordinator.sign_in(COORDINATOR)
+        listing = admin.send("GET", "/admin/applications/")[1]
+        shown = re.search(r"([\d,.\s ]+) applications", listing)
+        rows = shown.group(1).strip() if shown else "?"
+        coordinator_rows = re.search(
+            r"([\d,.\s ]+) applications", coordinator.send("GET", "/admin/applications/")[1]
+        )
+        coordinator_rows = coordinator_rows.group(1).strip() if coordinator_rows else "?"
+
+        targets = [Target("framework floor", "/healthz")]
+        for lang, path in longest_pages().items():
+            targets.append(Target(f"longest content page ({lang})", path))
+        targets.append(Target("application form", "/en/apply"))
+        admin_targets = [
+            Target(f"admin list ({rows} rows)", "/admin/applications/", admin.cookie_header()),
+            Target(
+                f"coordinator list ({coordinator_rows} of {rows})",
+                "/admin/applications/",
+                coordinator.cookie_header(),
+            ),
+            Target("admin dashboard (counts)", "/admin/", admin.cookie_header()),
+        ]
+        for target in targets + admin_targets:
+            headers = {"Cookie": target.cookie} if target.cookie else {}
+            status = request(server.base, "GET", target.path, headers)[0]
+            if status != 200:
+                raise RuntimeError(f"{target.path} answers {status}, not 200; see {folder}")
+
+        print(f"\n{machine()}; {load_average()} before the runs")
+        print(
+            f"gunicorn -w {args.workers} (sync), {database}, wrk -t{args.threads} "
+            f"-c{args.connections} -d{args.duration}s on the same machine\n",
+            flush=True,
+        )
+        results = []
+        for target in targets + admin_targets:
+            print(f"  wrk {target.label} …", flush=True)
+            results.append(run_wrk(server.base, target, args, folder, args.connections))
+        floor = results[0].requests_per_second
+        quiet = []
+        if args.latency_connections:
+            for target in admin_targets[:2]:
+                print(f"  wrk -c{args.latency_connections} {target.label} …", flush=True)
+                quiet.append(run_wrk(server.base, target, args, folder, args.latency_connections))
+        print("  CSV export …", flush=True)
+        export = measure_export(server, admin)
+        if admin.send("GET", "/admin/applications/")[0] != 200:
+            raise RuntimeError("the admin session ended during the run; numbers are invalid")
+
+        print(f"\n{load_average()} after the runs")
+        print(f"\n### {database}, {args.connections} connections\n")
+        print(table(results, floor))
+        if quiet:
+            print(f"\n### {database}, admin pages with {args.latency_connections} connection(s)\n")
+            print(table(quiet, floor))
+        print(
+            f"\nCSV export (admin, all rows): status {export['status']}, {export['lines'] - 1:,} "
+            f"rows, {export['megabytes']:.1f} MB in {export['seconds']:.1f} s; worker RSS "
+            f"{export['rss_before_mb']:.0f} MB before, peak {export['rss_peak_mb']:.0f} MB "
+            f"during (VmHWM {export['hwm_before_mb']:.0f} → {export['hwm_after_mb']:.0f} MB)"
+        )
+        return 0
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping gunicorn", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
+        if server is not None:
+            server.stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if args.keep:
+            print(f"kept {folder}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
