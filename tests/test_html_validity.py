@@ -94,6 +94,7 @@ def test_every_page_type_is_valid_html(app, client, make_user, apply, collected)
         collected(f"{lang}-status", status)
     collected("csrf-400", client.post("/en/apply", data={}))
     collected("language-free-404", client.get("/no/such/page"))
+    collected("uk-405", client.post("/uk/about"))
     collected("login", client.get("/admin/login"))
     collected(
         "login-failed",
