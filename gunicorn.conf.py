@@ -8,6 +8,9 @@ proxy's address, default loopback). The app itself reads ``X-Forwarded-*`` throu
 
 import logging
 import os
+import re
+
+from gunicorn.glogging import Logger
 
 bind = os.environ.get("LEPSITE_BIND", "127.0.0.1:8000")
 
@@ -27,6 +30,23 @@ forwarded_allow_ips = os.environ.get("LEPSITE_FORWARDED_ALLOW_IPS", "127.0.0.1,:
 # Logs to stdout/stderr, for systemd's journal or the container runtime.
 accesslog = "-"
 errorlog = "-"
+
+# An applicant's status link is their only key to the application: keep it out of the logs.
+_STATUS_TOKEN = re.compile(r"(/apply/status/)[^/?\s\"]+")
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger, with status tokens cut from the request line, path and referrer."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "f", "{referer}i"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = _STATUS_TOKEN.sub(r"\1[token]", atoms[key])
+        return atoms
+
+
+logger_class = RedactingLogger
 
 # gunicorn 25+ opens a control socket in $HOME/.gunicorn/ by default; two instances on one host
 # would fight over it, and we do not use gunicornc.

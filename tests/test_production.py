@@ -215,6 +215,11 @@ def test_an_application_sent_to_one_server_is_seen_on_the_other(servers):
     assert status == 200
     assert "Kyiv Training Centre" in page
     assert "Server" not in headers  # gunicorn.conf.py drops gunicorn's banner
+    # The access log shows that the page was read, not the key that opens it.
+    token = status_path.rsplit("/", 1)[1]
+    logs = "".join(path.read_text() for path in servers["root"].glob("gunicorn-*.log"))
+    assert "/en/apply/status/[token]" in logs
+    assert token not in logs
 
     coordinator = Browser()
     token = coordinator.csrf_token(a + "/admin/login")
