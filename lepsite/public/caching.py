@@ -68,7 +68,18 @@ def public_response(entry: RenderedPage) -> Response:
     response = Response(entry.body, content_type=entry.content_type)
     response.set_etag(entry.etag)
     mark_public(response)
-    return response.make_conditional(request)
+    return conditional(response)
+
+
+def conditional(response: Response) -> Response:
+    """Turn the response into a 304 when the client's copy is current.
+
+    Werkzeug adds a Date header on the way; the server (gunicorn, Werkzeug) adds its own, and
+    a response must carry only one.
+    """
+    response = response.make_conditional(request)
+    response.headers.pop("Date", None)
+    return response
 
 
 def mark_public(response: Response, max_age: int = PUBLIC_MAX_AGE) -> Response:
@@ -111,7 +122,7 @@ def revalidated_page(view):
         response = make_response(view(**view_args))
         response.set_etag(etag_for(response.get_data()))
         mark_public(response, max_age=60)
-        return response.make_conditional(request)
+        return conditional(response)
 
     return wrapper
 
