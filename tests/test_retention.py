@@ -4,13 +4,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import outbox
-from flask import render_template
-from flask_login import login_user
+from conftest import csrf_token, outbox
 from sqlalchemy import select, update
 
-from lepsite.admin.forms import ActionForm
-from lepsite.admin.operations import act, allowed_actions
+from lepsite.admin.operations import act
 from lepsite.extensions import db
 from lepsite.mail import send_pending
 from lepsite.membership.operations import answer_question, withdraw_application
@@ -218,24 +215,52 @@ def test_outbox_copies_of_its_mail_are_removed(app, cases):
     assert 0 < len(list(folder.glob("*.eml"))) < count
 
 
-def test_admin_page_copes_with_an_anonymised_application(app, cases):
-    """The detail template with blank personal fields: no empty mail link, a dated notice."""
+def sign_in(client, email: str) -> None:
+    data = {
+        "csrf_token": csrf_token(client, "/admin/login"),
+        "email": email,
+        "password": "correct horse battery staple",
+    }
+    assert client.post("/admin/login", data=data).status_code == 303
+
+
+def test_an_admin_can_still_open_an_anonymised_application(app, client, cases):
+    """Out of the lists, but the record of the decision opens by its address, for admins."""
     with app.app_context():
         anonymise_expired()
         item = case_rows()["old-rejected"]
-        admin = db.session.scalars(select(User).where(User.role == "admin")).one()
-        with app.test_request_context(f"/admin/applications/{item.id}"):
-            login_user(admin)
-            app.preprocess_request()
-            page = render_template(
-                "admin/application.html",
-                application=item,
-                actions=allowed_actions(item),
-                form=ActionForm(formdata=None),
-                reroute_form=None,
-            )
-    assert f"<h1>{item.reference}</h1>" in page
+        item_id, reference = item.id, item.reference
+    sign_in(client, "admin@example.org")
+    assert reference not in client.get("/admin/applications/").get_data(as_text=True)
+    response = client.get(f"/admin/applications/{item_id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f"<h1>{reference}</h1>" in page
     assert 'href="mailto:"' not in page
     assert "Personal data removed on" in page
     assert "None" not in page
     assert "Person old-rejected" not in page
+    assert "/note" not in page  # no actions: a note could bring personal data back
+
+
+def test_no_one_can_write_to_an_anonymised_application(app, client, cases):
+    with app.app_context():
+        anonymise_expired()
+        item_id = case_rows()["old-rejected"].id
+        events = len(db.session.get(Application, item_id).events)
+    sign_in(client, "admin@example.org")
+    token = csrf_token(client, "/admin/")
+    client.post(
+        f"/admin/applications/{item_id}/note",
+        data={"csrf_token": token, "note": "Called Person old-rejected again"},
+    )
+    with app.app_context():
+        assert len(db.session.get(Application, item_id).events) == events
+
+
+def test_coordinators_cannot_open_an_anonymised_application(app, client, cases):
+    with app.app_context():
+        anonymise_expired()
+        item_id = case_rows()["old-rejected"].id
+    sign_in(client, "kyiv@example.org")
+    assert client.get(f"/admin/applications/{item_id}").status_code == 404

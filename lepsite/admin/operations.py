@@ -31,7 +31,9 @@ class NoteRequired(TransitionError):
 
 
 def allowed_actions(application: Application) -> list[str]:
-    """Actions that make sense for the application now."""
+    """Actions that make sense for the application now; none once it is anonymised."""
+    if application.anonymised_at is not None:
+        return []
     return [
         action for action, (sources, *_rest) in TRANSITIONS.items() if application.state in sources
     ]
@@ -43,7 +45,7 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
         raise TransitionError(action)
     sources, target, note_required, shown = TRANSITIONS[action]
     note = note.strip()
-    if application.state not in sources:
+    if application.state not in sources or application.anonymised_at is not None:
         raise TransitionError(action)
     if note_required and not note:
         raise NoteRequired(action)
