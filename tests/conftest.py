@@ -136,6 +136,16 @@ def database_uri(tmp_path: Path) -> str:
     return os.environ.get("LEPSITE_TEST_DATABASE_URI") or f"sqlite:///{tmp_path / 'test.sqlite'}"
 
 
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in(client, email: str, password: str = PASSWORD, next_url: str = ""):
+    """Sign in through the login form, as a browser would; return the response."""
+    url = "/admin/login" + (f"?next={next_url}" if next_url else "")
+    data = {"csrf_token": csrf_token(client, "/admin/login"), "email": email, "password": password}
+    return client.post(url, data=data)
+
+
 @pytest.fixture
 def make_user(app):
     """Return a function that creates a user (coordinator by default) and gives back its id."""
@@ -146,7 +156,7 @@ def make_user(app):
                 email,
                 fields.get("name", email.split("@")[0].title()),
                 role,
-                fields.get("password", "correct horse battery staple"),
+                fields.get("password", PASSWORD),
                 partnerships,
                 fields.get("language", "en"),
             )

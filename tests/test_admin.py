@@ -1,32 +1,21 @@
 """Sign-in, scoping, the review workflow, export and the public member list."""
 
 import csv
+import functools
 import io
 
 import pytest
-from conftest import csrf_token, outbox
+from conftest import PASSWORD, csrf_token, outbox, sign_in
 from sqlalchemy import select
 
 from lepsite.extensions import db
 from lepsite.models import Application
 
-PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture
 def login(client):
     """Return a function that signs a user in through the form."""
-
-    def sign_in(email, password=PASSWORD, next_url=""):
-        url = "/admin/login" + (f"?next={next_url}" if next_url else "")
-        data = {
-            "csrf_token": csrf_token(client, "/admin/login"),
-            "email": email,
-            "password": password,
-        }
-        return client.post(url, data=data)
-
-    return sign_in
+    return functools.partial(sign_in, client)
 
 
 @pytest.fixture

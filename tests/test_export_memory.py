@@ -2,13 +2,11 @@
 
 import tracemalloc
 
-from conftest import csrf_token
+from conftest import sign_in
 from sqlalchemy import select
 
 from lepsite.extensions import db
 from lepsite.models import Application
-
-PASSWORD = "correct horse battery staple"
 
 
 def seed(runner, count: int) -> None:
@@ -44,14 +42,7 @@ def peak_of_loading_all(app) -> int:
 def test_export_memory_does_not_grow_with_the_rows(app, client, make_user):
     make_user("admin@example.org", role="admin")
     runner = app.test_cli_runner()
-    client.post(
-        "/admin/login",
-        data={
-            "csrf_token": csrf_token(client, "/admin/login"),
-            "email": "admin@example.org",
-            "password": PASSWORD,
-        },
-    )
+    sign_in(client, "admin@example.org")
     seed(runner, 5_000)
     small_size, small_peak = export_size_and_peak(client)
     loaded_peak = peak_of_loading_all(app)

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import csrf_token, require
+from conftest import csrf_token, require, sign_in
 from sqlalchemy import select
 
 from lepsite.extensions import db
@@ -33,7 +33,6 @@ PUBLIC_PAGES = (
     "/apply",
 )
 ADMIN_PAGES = ("/admin/", "/admin/applications/", "/admin/users/", "/admin/password")
-PASSWORD = "correct horse battery staple"
 
 
 def vnu_errors(folder: Path) -> list[str]:
@@ -52,11 +51,6 @@ def vnu_errors(folder: Path) -> list[str]:
         for m in messages
         if m["type"] in ("error", "non-document-error")
     ]
-
-
-def sign_in(client, email: str) -> None:
-    data = {"csrf_token": csrf_token(client, "/admin/login"), "email": email, "password": PASSWORD}
-    assert client.post("/admin/login", data=data).status_code == 303
 
 
 @pytest.fixture
@@ -113,7 +107,7 @@ def test_every_page_type_is_valid_html(app, client, make_user, apply, collected)
     for lang in LANGUAGES:
         email = f"admin-{lang}@example.org"
         make_user(email, role="admin", language=lang)
-        sign_in(client, email)
+        assert sign_in(client, email).status_code == 303
         for path in ADMIN_PAGES:
             collected(f"{lang}{path}", client.get(path))
         collected(f"{lang}-application", client.get(f"/admin/applications/{first}"))

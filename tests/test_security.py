@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import csrf_token
+from conftest import sign_in
 
 # One of each kind of response the site gives.
 RESPONSES = [
@@ -115,16 +115,9 @@ def test_operators_may_turn_secure_cookies_off_for_a_plain_http_trial(app_factor
 
 def test_sign_in_sets_a_fresh_httponly_session(client, make_user):
     make_user("admin@example.org", role="admin")
-    token = csrf_token(client, "/admin/login")
+    client.get("/admin/login")
     before = client.get_cookie("session", domain="lep.test").value
-    response = client.post(
-        "/admin/login",
-        data={
-            "csrf_token": token,
-            "email": "admin@example.org",
-            "password": "correct horse battery staple",
-        },
-    )
+    response = sign_in(client, "admin@example.org")
     (cookie,) = set_cookies(response)
     assert "; HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get_cookie("session", domain="lep.test").value != before
