@@ -27,7 +27,7 @@ from .membership import bp as membership_bp
 from .membership.cli import applications_cli
 from .paths import site_dir
 from .public import bp as public_bp
-from .public.caching import CacheFriendlySessionInterface, PageCache
+from .public import caching
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -66,8 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["lepsite.content"] = ContentStore(
         Path(app.config["CONTENT_DIR"]), auto_reload=app.debug
     )
-    app.extensions["lepsite.page_cache"] = PageCache()
-    app.session_interface = CacheFriendlySessionInterface()
+    caching.init_app(app)
 
     i18n.init_app(app)
     app.register_blueprint(public_bp)

@@ -43,10 +43,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def cache_fingerprinted(response):
         """A static response whose ``v`` matches the file's hash never changes."""
-        if request.endpoint != "static":
-            return response
-        response.headers.pop("Date", None)  # send_file adds one; the server adds the other
-        if response.status_code not in (200, 304):
+        if request.endpoint != "static" or response.status_code not in (200, 304):
             return response
         filename = (request.view_args or {}).get("filename", "")
         version = request.args.get("v")

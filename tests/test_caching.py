@@ -122,6 +122,7 @@ def test_static_urls_are_fingerprinted_and_cached_for_a_year(client):
     cache_control = response.headers["Cache-Control"]
     assert "max-age=31536000" in cache_control
     assert "immutable" in cache_control
+    assert "Date" not in response.headers  # the server adds the one Date header
     response.close()
 
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Response, current_app, make_response, request
+from flask import Flask, Response, current_app, make_response, request
 from flask.sessions import SecureCookieSessionInterface
 
 # How long browsers and shared caches may reuse a public page without asking again.
@@ -63,30 +63,14 @@ def etag_for(body: bytes) -> str:
     return hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
-def public_response(entry: RenderedPage) -> Response:
-    """A response from stored bytes, answering ``If-None-Match`` with 304."""
-    response = Response(entry.body, content_type=entry.content_type)
-    response.set_etag(entry.etag)
-    mark_public(response)
-    return conditional(response)
-
-
-def conditional(response: Response) -> Response:
-    """Turn the response into a 304 when the client's copy is current.
-
-    Werkzeug adds a Date header on the way; the server (gunicorn, Werkzeug) adds its own, and
-    a response must carry only one.
-    """
-    response = response.make_conditional(request)
-    response.headers.pop("Date", None)
-    return response
-
-
-def mark_public(response: Response, max_age: int = PUBLIC_MAX_AGE) -> Response:
-    """Let browsers and proxies keep the page a few minutes, then revalidate it."""
+def public_and_conditional(
+    response: Response, etag: str, max_age: int = PUBLIC_MAX_AGE
+) -> Response:
+    """Let browsers and proxies keep the page a while; answer ``If-None-Match`` with a 304."""
+    response.set_etag(etag)
     response.cache_control.public = True
     response.cache_control.max_age = max_age
-    return response
+    return response.make_conditional(request)
 
 
 def cached_page(view):
@@ -109,7 +93,8 @@ def cached_page(view):
             body = response.get_data()
             entry = RenderedPage(body, response.content_type, etag_for(body))
             cache.put(key, entry)
-        return public_response(entry)
+        response = Response(entry.body, content_type=entry.content_type)
+        return public_and_conditional(response, entry.etag)
 
     return wrapper
 
@@ -120,9 +105,7 @@ def revalidated_page(view):
     @wraps(view)
     def wrapper(**view_args):
         response = make_response(view(**view_args))
-        response.set_etag(etag_for(response.get_data()))
-        mark_public(response, max_age=60)
-        return conditional(response)
+        return public_and_conditional(response, etag_for(response.get_data()), max_age=60)
 
     return wrapper
 
@@ -139,3 +122,16 @@ class CacheFriendlySessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
         if response.cache_control.public and not session.modified:
             response.vary.discard("Cookie")
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its page cache and cache-friendly sessions; send one Date header."""
+    app.extensions["lepsite.page_cache"] = PageCache()
+    app.session_interface = CacheFriendlySessionInterface()
+
+    @app.after_request
+    def leave_the_date_to_the_server(response):
+        """Werkzeug's conditional responses (pages, static files) add a Date header, and the
+        server (gunicorn, Werkzeug) adds its own: a response must carry only one."""
+        response.headers.pop("Date", None)
+        return response
