@@ -8,10 +8,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     accounts,
+    audit,
     database,
     demo,
     errors,
     i18n,
+    input_guard,
     security,
     site,
     static_files,
@@ -19,7 +21,12 @@ from . import (
     translate,
 )
 from .admin import bp as admin_bp
-from .config import defaults, ensure_secret_key, secure_cookies_by_default
+from .config import (
+    defaults,
+    ensure_base_url,
+    ensure_secret_key,
+    secure_cookies_by_default,
+)
 from .content import ContentStore
 from .extensions import babel, csrf, db, limiter, migrate
 from .mail import mail_cli
@@ -45,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     ensure_secret_key(app)
+    ensure_base_url(app)
     secure_cookies_by_default(app)
 
     i18n.compile_catalogs(
@@ -79,6 +87,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(accounts.users_cli)
     app.cli.add_command(demo.demo_cli)
     app.cli.add_command(applications_cli)
+    audit.init_app(app)
+    input_guard.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     templating.init_app(app)

@@ -49,6 +49,16 @@ def defaults(instance_path: str) -> dict:
         "PROXY_COUNT": 0,
         # Rejected and withdrawn applications are anonymised this many days after the decision.
         "RETENTION_DAYS": 365,
+        # The site's public address (https://lep.example.org): the one source of absolute links.
+        "BASE_URL": None,
+        # Signed-in sessions live on the server: they end after this long without a request,
+        # and this long after sign-in whatever happens.
+        "SESSION_IDLE_MINUTES": 30,
+        "SESSION_MAX_HOURS": 12,
+        # Failed sign-ins per account (whatever the address), tier after tier: a growing wait.
+        "LOGIN_ACCOUNT_RATE_LIMIT": "5 per 5 minutes;10 per hour;20 per day",
+        # Audit entries older than this are removed by ``flask audit prune``.
+        "AUDIT_RETENTION_DAYS": 730,
     }
 
 
@@ -79,6 +89,10 @@ def ensure_secret_key(app: Flask) -> None:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+def ensure_base_url(app: Flask) -> None:
+    """Stub: filled in by the canonical-address work."""
 
 
 def secure_cookies_by_default(app: Flask) -> None:
