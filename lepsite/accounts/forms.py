@@ -1,14 +1,14 @@
 """Sign-in and password forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from ..forms import SiteForm
 from .passwords import MIN_PASSWORD_LENGTH
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SiteForm):
     """E-mail and password."""
 
     email = EmailField(
@@ -17,7 +17,7 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(SiteForm):
     """A signed-in user replaces their password."""
 
     current_password = PasswordField(

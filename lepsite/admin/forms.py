@@ -1,14 +1,14 @@
 """Review and user-management forms."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired
 
+from ..forms import SiteForm
 from ..membership.forms import LONG_TEXT_MAX, MaxLength, trimmed
 
 
-class ActionForm(FlaskForm):
+class ActionForm(SiteForm):
     """A review step with its note (required for questions and rejections)."""
 
     note = TextAreaField(
@@ -22,7 +22,7 @@ class ActionForm(FlaskForm):
     )
 
 
-class RerouteForm(FlaskForm):
+class RerouteForm(SiteForm):
     """Admins send an application to another partnership."""
 
     partnership = SelectField(
@@ -37,7 +37,7 @@ class RerouteForm(FlaskForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(SiteForm):
     """Admins set a coordinator's partnerships and whether the account may sign in."""
 
     partnerships = SelectMultipleField(_l("Partnerships"))

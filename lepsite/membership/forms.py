@@ -4,7 +4,6 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -23,6 +22,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from ..forms import SiteForm
 from ..i18n import LANGUAGES
 from ..models import NO_PARTNERSHIP
 from .labels import NOT_SURE_LABEL, ORGANISATION_TYPES
@@ -65,7 +65,7 @@ def with_scheme(value: str | None) -> str | None:
     return value
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(SiteForm):
     """An organisation's application to join a partnership."""
 
     organisation_name = StringField(
@@ -204,7 +204,7 @@ class ApplicationForm(FlaskForm):
         return values
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(SiteForm):
     """The applicant withdraws their application."""
 
     confirm = BooleanField(
@@ -213,7 +213,7 @@ class WithdrawForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(SiteForm):
     """The applicant answers the coordinators' question."""
 
     answer = TextAreaField(
