@@ -477,6 +477,8 @@ def main(argv=None) -> int:
     env.update(
         LEPSITE_INSTANCE_PATH=str(folder / "instance"),
         LEPSITE_SECRET_KEY=SECRET_KEY,
+        # The server's port is chosen later; the host is what requests are checked against.
+        LEPSITE_BASE_URL="http://127.0.0.1",
         LEPSITE_RATELIMIT_ENABLED="false",
     )
     database = urllib.parse.urlsplit(args.database_uri).scheme if args.database_uri else "sqlite"

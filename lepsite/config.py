@@ -1,13 +1,19 @@
-"""Default settings and the secret-key rule."""
+"""Default settings, the secret-key rule and the site's public address."""
 
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask
 
+from . import urls
 from .paths import site_dir
 
 MIN_SECRET_KEY_LENGTH = 32
+# A DNS name, an IPv4 address or an IPv6 address (as urlsplit gives it, without brackets).
+_HOSTNAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|[0-9a-f:.]*:[0-9a-f:.]*")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def defaults(instance_path: str) -> dict:
@@ -23,6 +29,10 @@ def defaults(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "WTF_I18N_ENABLED": True,
+        # Private pages send no Referer (security.keep_private), so Flask-WTF's HTTPS Referer
+        # check would refuse every form there; security.refuse_cross_site_posts checks the
+        # browser's Sec-Fetch-Site instead, beside the CSRF token and SameSite cookies.
+        "WTF_CSRF_SSL_STRICT": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -91,8 +101,68 @@ def ensure_secret_key(app: Flask) -> None:
     app.config["SECRET_KEY"] = key_file.read_text().strip()
 
 
+def parse_base_url(value: object) -> str:
+    """``BASE_URL`` checked and normalised: ``https://host[:port]``, lower case, no slash.
+
+    Only an origin: the site's URLs (``/robots.txt``, ``/sitemap.xml``) sit at the root of
+    its host, so a path prefix could not work.
+    """
+    problem = (
+        f"LEPSITE_BASE_URL={value!r} is not the site's public address: give the scheme and "
+        "host, with a port if needed and nothing after it, e.g. https://lep.example.org"
+    )
+    if not isinstance(value, str) or not value.isascii() or any(c.isspace() for c in value):
+        raise ConfigurationError(problem)
+    parts = urlsplit(value.rstrip("/"))
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError(problem) from None
+    if (
+        port == 0
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or not _HOSTNAME.fullmatch(parts.hostname)
+        or "@" in parts.netloc
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or value.rstrip("/").endswith(("?", "#"))
+    ):
+        raise ConfigurationError(problem)
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
 def ensure_base_url(app: Flask) -> None:
-    """Stub: filled in by the canonical-address work."""
+    """Check the site's public address and derive Flask's URL settings from it.
+
+    ``BASE_URL`` is the one source of absolute links (see ``lepsite.urls``): with it set,
+    the CLI can build links and requests for any other host are refused. Outside debug and
+    testing it is required; in debug the request's own host is used instead.
+    """
+    value = app.config.get("BASE_URL")
+    if not value:
+        app.config["BASE_URL"] = None
+        if app.debug or app.testing:
+            return
+        raise ConfigurationError(
+            "LEPSITE_BASE_URL is missing. Set it to the site's public address, e.g. "
+            "https://lep.example.org: links in mail, the sitemap and the feed are built from "
+            "it, and requests naming any other host are refused."
+        )
+    base = parse_base_url(value)
+    scheme, _, netloc = base.partition("://")
+    app.config.update(
+        BASE_URL=base,
+        SERVER_NAME=netloc,
+        PREFERRED_URL_SCHEME=scheme,
+        APPLICATION_ROOT="/",
+    )
+    urls.init_app(app)
 
 
 def secure_cookies_by_default(app: Flask) -> None:

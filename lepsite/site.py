@@ -6,6 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .i18n import LANGUAGES
+from .urls import external_url
 
 bp = Blueprint("site", __name__)
 
@@ -18,7 +19,10 @@ _SECTION_ENDPOINTS = {
 
 
 def page_url(path: str, lang: str, external: bool = False) -> str:
-    """The URL of a content path (``about``, ``news/x``, ``index``) in a language."""
+    """The URL of a content path (``about``, ``news/x``, ``index``) in a language.
+
+    ``external``: the absolute link, on the site's public address.
+    """
     if path in _SECTION_ENDPOINTS:
         endpoint, values = _SECTION_ENDPOINTS[path]
     elif path.startswith("news/"):
@@ -27,7 +31,9 @@ def page_url(path: str, lang: str, external: bool = False) -> str:
         endpoint, values = "public.partnership", {"key": path[13:]}
     else:
         endpoint, values = "public.page", {"slug": path}
-    return url_for(endpoint, lang=lang, _external=external, **values)
+    if external:
+        return external_url(endpoint, lang=lang, **values)
+    return url_for(endpoint, lang=lang, **values)
 
 
 @bp.route("/healthz")
@@ -50,7 +56,7 @@ def favicon():
 @bp.route("/robots.txt")
 def robots():
     """Let crawlers in everywhere but the admin, and point them at the sitemap."""
-    sitemap = url_for("site.sitemap", _external=True)
+    sitemap = external_url("site.sitemap")
     body = f"User-agent: *\nDisallow: /admin/\nSitemap: {sitemap}\n"
     return body, 200, {"Content-Type": "text/plain; charset=utf-8"}
 

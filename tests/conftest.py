@@ -38,7 +38,7 @@ def app_factory(tmp_path):
         config = {
             "TESTING": True,
             "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-            "SERVER_NAME": "lep.test",
+            "BASE_URL": "http://lep.test",
             "SQLALCHEMY_DATABASE_URI": database_uri(tmp_path),
             "RATELIMIT_ENABLED": False,
             **overrides,

@@ -37,6 +37,7 @@ def test_settings_come_from_the_prefixed_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LEPSITE_SECRET_KEY", "k" * 40)
     monkeypatch.setenv("LEPSITE_MAIL_PORT", "587")
     monkeypatch.setenv("LEPSITE_MAIL_USE_TLS", "false")
+    monkeypatch.setenv("LEPSITE_BASE_URL", "https://lep.example.org")
     app = create_app({"TESTING": False, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] == "k" * 40
     assert app.config["MAIL_PORT"] == 587

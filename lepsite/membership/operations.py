@@ -7,8 +7,6 @@ then sends the queued mail (see ``lepsite.mail``), so an SMTP outage never loses
 import logging
 import secrets
 
-from flask import url_for
-
 from ..extensions import db
 from ..mail import queue_mail
 from ..models import (
@@ -19,6 +17,7 @@ from ..models import (
     OutgoingMail,
     User,
 )
+from ..urls import external_url
 from . import queries
 
 log = logging.getLogger(__name__)
@@ -26,14 +25,12 @@ log = logging.getLogger(__name__)
 
 def status_url(application: Application) -> str:
     """The applicant's private status link, in their language."""
-    return url_for(
-        "membership.status", lang=application.language, token=application.token, _external=True
-    )
+    return external_url("membership.status", lang=application.language, token=application.token)
 
 
 def admin_url(application: Application) -> str:
     """Where coordinators open the application."""
-    return url_for("admin.application", application_id=application.id, _external=True)
+    return external_url("admin.application", application_id=application.id)
 
 
 def route(application: Application) -> list[ApplicationRecipient]:

@@ -1,7 +1,7 @@
 """HTTP caching of public pages: rendered once into memory, revalidated with ETags.
 
-A content page depends only on its URL, the host it was asked under (canonical and alternate
-links are absolute), the content store and the catalogs, all fixed while the app runs. So the
+A content page depends only on its URL, the site's address (canonical and alternate links are
+absolute), the content store and the catalogs, all fixed while the app runs. So the
 first request renders the page and later ones send the stored bytes; a browser or proxy that
 already holds them gets a bodiless 304.
 """
@@ -15,10 +15,12 @@ from functools import wraps
 from flask import Flask, Response, current_app, make_response, request
 from flask.sessions import SecureCookieSessionInterface
 
+from ..urls import base_url
+
 # How long browsers and shared caches may reuse a public page without asking again.
 PUBLIC_MAX_AGE = 300
 # Rendered pages kept per app: every page in every language fits many times over, while junk
-# Host headers or query strings cannot grow the cache without bound.
+# query strings (or, in debug, Host headers) cannot grow the cache without bound.
 MAX_ENTRIES = 2048
 # Query values that change what a public page shows; any other is ignored.
 SIGNIFICANT_ARGS = ("page",)
@@ -86,7 +88,8 @@ def cached_page(view):
         store = current_app.extensions["lepsite.content"]
         args = tuple(request.args.get(name) for name in SIGNIFICANT_ARGS)
         # The generation changes when debug mode reloads edited content.
-        key = (store.generation, request.host_url, request.path, args)
+        # The address is BASE_URL, fixed; only in debug without it is it the request's host.
+        key = (store.generation, base_url(), request.path, args)
         entry = cache.get(key)
         if entry is None:
             response = make_response(view(**view_args))

@@ -70,6 +70,7 @@ class LiveSite:
 def live_site(tmp_path_factory):
     """The site with its real content on a temporary SQLite file, served in a thread."""
     folder = tmp_path_factory.mktemp("live")
+    port = free_port()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LEPSITE_INSTANCE_PATH", str(folder / "instance"))
         app = create_app(
@@ -78,6 +79,7 @@ def live_site(tmp_path_factory):
                 "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'site.sqlite'}",
                 "RATELIMIT_ENABLED": False,
                 "SESSION_COOKIE_SECURE": False,  # plain http on loopback
+                "BASE_URL": f"http://127.0.0.1:{port}",
             }
         )
     with app.app_context():
@@ -85,7 +87,6 @@ def live_site(tmp_path_factory):
         for email, name, role, keys, language in ACCOUNTS.values():
             new_user(email, name, role, PASSWORD, keys, language)
         db.session.commit()
-    port = free_port()
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
