@@ -1,0 +1,180 @@
+"""The repository's nginx configuration, run for real in front of gunicorn on loopback.
+
+``deploy/nginx/lepsite.conf`` is started as it is, with only its addresses, names, paths and
+certificate swapped for test ones: what passes here is what operators install.
+"""
+
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import free_port, require
+from test_production import start, wait_for_port
+
+pytestmark = pytest.mark.production
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CONFIG = REPO / "deploy" / "nginx" / "lepsite.conf"
+NAME = "lep.test"
+TOKEN = "S3cretStatusToken_" + "x" * 25
+# Debian puts nginx in /usr/sbin, which a non-root PATH may lack.
+NGINX = shutil.which("nginx") or next(
+    (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
+)
+
+
+def site_config(root: Path, app_port: int, http_port: int, https_port: int) -> str:
+    """The repository's configuration with test addresses, names and paths."""
+    text = CONFIG.read_text()
+    text = re.sub(r"^\s*listen \[::\].*\n", "", text, flags=re.MULTILINE)  # loopback v4 only
+    text = text.replace("listen 80", f"listen 127.0.0.1:{http_port}")
+    text = text.replace("listen 443", f"listen 127.0.0.1:{https_port}")
+    text = text.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+    text = text.replace("/etc/letsencrypt/live/lep.example.org", str(root))
+    text = text.replace("lep.example.org", NAME)
+    text = text.replace("/srv/lepsite/", f"{REPO}/")
+    return text.replace("/var/log/nginx/access.log", str(root / "access.log"))
+
+
+def main_config(root: Path) -> str:
+    temp = "\n".join(
+        f"    {kind}_temp_path {root / kind};" for kind in ("client_body", "proxy", "fastcgi",
+                                                          "uwsgi", "scgi")
+    )  # fmt: skip
+    return f"""
+daemon off;
+worker_processes 1;
+pid {root / "nginx.pid"};
+error_log {root / "error.log"} warn;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log {root / "access.log"};
+{temp}
+    include {root / "lepsite.conf"};
+}}
+"""
+
+
+def request(port: int, host: str, path: str, sni: str | None = None, headers: str = ""):
+    """(status, head, body) of a GET, or None when nginx closes without answering (444)."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    if sni:
+        context = ssl.create_default_context(cafile=str(ROOT / "fullchain.pem"))
+        raw = context.wrap_socket(raw, server_hostname=sni)
+    with raw as connection:
+        connection.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := connection.recv(65536):
+            data += chunk
+    if not data:
+        return None
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    return status, head.decode(), body
+
+
+ROOT: Path = Path()
+
+
+@pytest.fixture(scope="module")
+def proxy(tmp_path_factory):
+    """gunicorn and nginx; yields the HTTP and HTTPS ports."""
+    global ROOT
+    require(bool(NGINX), "nginx (Debian package nginx-light)")
+    require(bool(shutil.which("openssl")), "openssl")
+    require((BIN / "gunicorn").exists(), "gunicorn in the virtualenv")
+    ROOT = root = tmp_path_factory.mktemp("nginx")
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (root / kind).mkdir(mode=0o777)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(root / "privkey.pem"), "-out", str(root / "fullchain.pem"),
+         "-subj", f"/CN={NAME}", "-addext", f"subjectAltName=DNS:{NAME}"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    (root / "lepsite.conf").write_text(site_config(root, app_port, http_port, https_port))
+    (root / "nginx.conf").write_text(main_config(root))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LEPSITE_")}
+    env.update(
+        LEPSITE_SECRET_KEY=secrets.token_hex(32),
+        LEPSITE_BASE_URL=f"https://{NAME}",
+        LEPSITE_PROXY_COUNT="1",
+        LEPSITE_WORKERS="1",
+        LEPSITE_BIND=f"127.0.0.1:{app_port}",
+        LEPSITE_INSTANCE_PATH=str(root / "instance"),
+    )
+    with contextlib.ExitStack() as stack:
+        subprocess.run(
+            [str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
+            cwd=REPO, env=env, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+        gunicorn = start(stack, [str(BIN / "gunicorn"), "wsgi:app"], root / "gunicorn.log",
+                         cwd=REPO, env=env)  # fmt: skip
+        nginx = start(
+            stack,
+            [NGINX, "-p", str(root), "-e", str(root / "error.log"), "-c",
+             str(root / "nginx.conf")],
+            root / "nginx.out",
+        )  # fmt: skip
+        wait_for_port(app_port, gunicorn, root / "gunicorn.log")
+        wait_for_port(https_port, nginx, root / "error.log")
+        yield {"http": http_port, "https": https_port, "root": root}
+
+
+def test_the_configuration_is_valid(proxy):
+    result = subprocess.run(
+        [NGINX, "-t", "-p", str(proxy["root"]), "-e", str(proxy["root"] / "error.log"),
+         "-c", str(proxy["root"] / "nginx.conf")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_site_is_served_over_https(proxy):
+    status, head, body = request(proxy["https"], NAME, "/en/about", sni=NAME)
+    assert status == 200 and b"<html" in body
+    assert "nginx/" not in head  # server_tokens off
+
+
+def test_a_foreign_host_gets_no_answer(proxy):
+    assert request(proxy["https"], "evil.example", "/en/about", sni=NAME) is None
+    assert request(proxy["http"], "evil.example", "/en/about") is None
+
+
+def test_an_unknown_name_gets_no_certificate(proxy):
+    with pytest.raises(ssl.SSLError):
+        request(proxy["https"], "evil.example", "/en/about", sni="evil.example")
+
+
+def test_plain_http_goes_to_the_sites_own_address(proxy):
+    status, head, _body = request(proxy["http"], NAME, "/en/about?x=1")
+    assert status == 301
+    assert f"Location: https://{NAME}/en/about?x=1" in head
+
+
+def test_private_paths_keep_queries_referers_and_status_links_out_of_the_log(proxy):
+    referer = f"Referer: https://{NAME}/en/apply/status/{TOKEN}\r\n"
+    request(proxy["https"], NAME, "/admin/login?next=/admin/applications/", NAME, referer)
+    request(proxy["https"], NAME, f"/en/language?next=/en/apply/status/{TOKEN}", NAME, referer)
+    request(proxy["https"], NAME, "/en/apply", NAME, referer)
+    request(proxy["https"], NAME, f"/en/apply/status/{TOKEN}", NAME)
+    request(proxy["https"], NAME, "/en/about", NAME, "Referer: https://example.org/\r\n")
+    log = (proxy["root"] / "access.log").read_text()
+    assert '"GET /admin/login HTTP/1.1" 200' in log
+    assert '"GET /en/language HTTP/1.1" 302' in log
+    assert '"GET /en/apply HTTP/1.1" 200' in log
+    assert TOKEN not in log and "next=" not in log
+    assert "https://example.org/" in log  # public pages keep the ordinary log format
