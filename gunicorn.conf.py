@@ -25,6 +25,26 @@ graceful_timeout = 20
 # The proxy keeps connections to us open a little; longer only ties up sync workers.
 keepalive = 5
 
+
+def on_starting(server) -> None:
+    """Refuse to run several workers that would each count the sign-in limits on their own.
+
+    With ``memory://`` every worker keeps its own counters, so "5 per minute" would really be
+    5 × workers. Several workers need a shared store: ``LEPSITE_RATELIMIT_STORAGE_URI=redis://…``.
+    """
+    storage = os.environ.get("LEPSITE_RATELIMIT_STORAGE_URI", "memory://")
+    enabled = os.environ.get("LEPSITE_RATELIMIT_ENABLED", "true").strip().lower() != "false"
+    if server.cfg.workers > 1 and enabled and storage.startswith("memory://"):
+        server.log.error(
+            "%d workers with LEPSITE_RATELIMIT_STORAGE_URI=%s would each count the sign-in "
+            "limits alone: set it to redis://… (shared by every worker and server), or run "
+            "one worker (LEPSITE_WORKERS=1).",
+            server.cfg.workers,
+            storage,
+        )
+        raise SystemExit(1)
+
+
 forwarded_allow_ips = os.environ.get("LEPSITE_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # Logs to stdout/stderr, for systemd's journal or the container runtime.

@@ -55,8 +55,8 @@ class User(UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        """Session id that changes with the password, so a reset signs out every session."""
-        return f"{self.id}:{self.password_hash[-16:]}"
+        """The id Flask-Login keeps in the cookie; the server-side session decides the rest."""
+        return str(self.id)
 
     @property
     def is_admin(self) -> bool:

@@ -1,6 +1,6 @@
 """Security headers on every response."""
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -19,14 +19,26 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 def keep_private(response):
-    """Pages with personal data or tokens: never cached, never indexed."""
+    """Pages with personal data or tokens: never cached, never indexed, never a Referer.
+
+    A status page's address is its applicant's key: with no Referer, a click from it to
+    another page (ours or not) does not carry the key into anyone's access log.
+    """
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
+def refuse_cross_site_posts():
+    """A form sent from another site is refused, whatever its token (Fetch Metadata)."""
+    if request.method == "POST" and request.headers.get("Sec-Fetch-Site") == "cross-site":
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
-    """Add the headers after each request."""
+    """Check where forms come from; add the headers after each request."""
+    app.before_request(refuse_cross_site_posts)
 
     @app.after_request
     def add_security_headers(response):

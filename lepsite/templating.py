@@ -5,6 +5,7 @@ from flask_babel import format_date, format_datetime, format_number
 
 from .i18n import LANGUAGES, current_language
 from .site import page_url
+from .urls import absolute, external_url
 
 
 def _same_page_in(lang: str) -> str:
@@ -17,6 +18,9 @@ def _same_page_in(lang: str) -> str:
 def _switcher_links() -> list[dict]:
     """One entry per language: its name in itself and the link that remembers the choice."""
     here = current_language()
+    # A page whose address is a secret (a status link) links straight to its other languages:
+    # through /<lang>/language?next=… the secret would sit in a query string in access logs.
+    secret_address = "token" in (request.view_args or {})
     links = []
     for code, name in LANGUAGES.items():
         target = _same_page_in(code)
@@ -25,8 +29,10 @@ def _switcher_links() -> list[dict]:
                 "code": code,
                 "name": name,
                 "href": target,
-                "absolute": request.host_url.rstrip("/") + target,
-                "choose_href": url_for("i18n.choose", lang=code, next=target),
+                "absolute": absolute(target),
+                "choose_href": target
+                if secret_address
+                else url_for("i18n.choose", lang=code, next=target),
                 "current": code == here,
             }
         )
@@ -57,6 +63,7 @@ def _format_date(value, style: str = "long") -> str:
 def init_app(app: Flask) -> None:
     """Register the context processor and filters."""
     app.context_processor(_common_context)
+    app.jinja_env.globals["external_url"] = external_url
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium")
     app.jinja_env.filters["number"] = format_number

@@ -32,7 +32,14 @@ PUBLIC_PAGES = (
     "/partnerships/kyiv",
     "/apply",
 )
-ADMIN_PAGES = ("/admin/", "/admin/applications/", "/admin/users/", "/admin/password")
+ADMIN_PAGES = (
+    "/admin/",
+    "/admin/applications/",
+    "/admin/users/",
+    "/admin/password",
+    "/admin/audit",
+    "/admin/security",
+)
 
 
 def vnu_errors(folder: Path) -> list[str]:

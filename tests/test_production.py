@@ -158,6 +158,8 @@ def servers(tmp_path_factory):
         }
         env.update(
             LEPSITE_SECRET_KEY=SECRET_KEY,
+            # The public address; both servers answer on it (each on its own port).
+            LEPSITE_BASE_URL="http://127.0.0.1",
             LEPSITE_SQLALCHEMY_DATABASE_URI=database,
             LEPSITE_RATELIMIT_ENABLED="true",
             LEPSITE_RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{redis_port}/0",
@@ -245,3 +247,47 @@ def test_sign_in_attempts_are_counted_across_servers(servers):
     other = Browser(headers={"X-Forwarded-For": "198.51.100.99"})
     token = other.csrf_token(b + "/admin/login")
     assert other.request(b + "/admin/login", {**wrong, "csrf_token": token})[0] == 401
+
+
+def sign_in_on(url: str, browser: "Browser") -> None:
+    token = browser.csrf_token(url + "/admin/login")
+    status, _headers, _page = browser.request(
+        url + "/admin/login",
+        {"csrf_token": token, "email": "kyiv@example.org", "password": PASSWORD},
+    )
+    assert status == 303
+
+
+def copy_cookies(source: "Browser", target: "Browser") -> None:
+    """Give ``target`` every cookie ``source`` holds, as a thief with a copied cookie would."""
+    for handler in source.opener.handlers:
+        if isinstance(handler, urllib.request.HTTPCookieProcessor):
+            jar = handler.cookiejar
+    for handler in target.opener.handlers:
+        if isinstance(handler, urllib.request.HTTPCookieProcessor):
+            for cookie in jar:
+                handler.cookiejar.set_cookie(cookie)
+
+
+def test_signing_out_on_one_server_ends_the_copy_on_the_other(servers):
+    a, b = servers["a"], servers["b"]
+    coordinator = Browser(headers={"X-Forwarded-For": "198.51.100.40"})
+    sign_in_on(a, coordinator)
+    thief = Browser(headers={"X-Forwarded-For": "198.51.100.40"})
+    copy_cookies(coordinator, thief)
+    assert thief.request(b + "/admin/applications/")[0] == 200
+    token = coordinator.csrf_token(a + "/admin/")
+    assert coordinator.request(a + "/admin/logout", {"csrf_token": token})[0] == 303
+    status, headers, _page = thief.request(b + "/admin/applications/")
+    assert status == 302 and "/admin/login" in headers["Location"]
+
+
+def test_many_addresses_on_one_account_are_counted_across_servers(servers):
+    a, b = servers["a"], servers["b"]
+    statuses = []
+    for number, url in enumerate((a, b, a, b, a, b)):
+        guesser = Browser(headers={"X-Forwarded-For": f"203.0.113.{number + 1}"})
+        token = guesser.csrf_token(url + "/admin/login")
+        wrong = {"csrf_token": token, "email": "lviv@example.org", "password": "not it at all"}
+        statuses.append(guesser.request(url + "/admin/login", wrong)[0])
+    assert statuses == [401] * 5 + [429]

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from conftest import sign_in
+from conftest import CSRF_PATTERN, csrf_token, sign_in, valid_application
 
 # One of each kind of response the site gives.
 RESPONSES = [
@@ -37,7 +37,11 @@ def test_every_response_carries_the_security_headers(client, method, path):
     assert directives["base-uri"] == "'none'"
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    # Private pages (forms, status pages, the admin) send no Referer at all: their addresses
+    # can hold an applicant's key, and no click may carry it into another server's log.
+    private = path.startswith(("/admin/", "/bs/apply", "/en/apply"))
+    expected = "no-referrer" if private else "strict-origin-when-cross-origin"
+    assert headers["Referrer-Policy"] == expected
     assert headers["X-Frame-Options"] == "DENY"
     assert "Strict-Transport-Security" not in headers  # plain http: HSTS would be ignored
     for banner in ("Server", "X-Powered-By", "X-Runtime", "X-Version"):
@@ -97,7 +101,9 @@ def production_client(app_factory):
 
 def test_session_cookie_is_secure_httponly_and_samesite_in_production(production_client):
     (cookie,) = set_cookies(production_client.get("/en/apply"))
-    assert cookie.startswith("session=")
+    # __Host-: only over HTTPS, for the whole site, never shared with another (sub)domain.
+    assert cookie.startswith("__Host-session=")
+    assert "Domain=" not in cookie and "; Path=/" in cookie
     assert "; Secure" in cookie and "; HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
@@ -118,11 +124,46 @@ def test_sign_in_sets_a_fresh_httponly_session(client, make_user):
     client.get("/admin/login")
     before = client.get_cookie("session", domain="lep.test").value
     response = sign_in(client, "admin@example.org")
-    (cookie,) = set_cookies(response)
-    assert "; HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookies = set_cookies(response)
+    assert {cookie.split("=", 1)[0] for cookie in cookies} == {"session", "lepsite_device"}
+    for cookie in cookies:
+        assert "; HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get_cookie("session", domain="lep.test").value != before
 
 
 def test_public_pages_set_no_cookies(client):
     for path in ("/en/", "/uk/about", "/bs/news/", "/en/partnerships/kyiv", "/healthz"):
         assert not set_cookies(client.get(path)), path
+
+
+def test_a_form_sent_from_another_site_is_refused(client, make_user):
+    make_user("admin@example.org", role="admin")
+    token = csrf_token(client, "/admin/login")
+    data = {"csrf_token": token, "email": "admin@example.org", "password": "x" * 12}
+    response = client.post("/admin/login", data=data, headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 400
+    same_site = client.post("/admin/login", data=data, headers={"Sec-Fetch-Site": "same-origin"})
+    assert same_site.status_code == 401
+
+
+def test_private_pages_work_over_https_without_a_referer(app_factory):
+    """They send no Referer, so the CSRF check must not ask for one (Flask-WTF's SSL_STRICT)."""
+    app = app_factory()
+    client = app.test_client()
+    page = client.get("/en/apply", base_url="https://lep.test").get_data(as_text=True)
+    token = CSRF_PATTERN.search(page).group(1)
+    response = client.post(
+        "/en/apply", base_url="https://lep.test", data={"csrf_token": token, **valid_application()}
+    )
+    assert response.status_code == 303
+
+
+def test_a_status_page_leaks_its_address_nowhere(client, apply):
+    status_url = apply().headers["Location"]
+    token = status_url.rsplit("/", 1)[1]
+    response = client.get(status_url)
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    html = response.get_data(as_text=True)
+    for query in re.findall(r'href="[^"]*\?([^"]*)"', html):
+        assert token not in query  # the language links go straight to the page
+    assert f'href="/uk/apply/status/{token}"' in html

@@ -7,20 +7,25 @@ from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from .. import audit
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import ROLES, User
 from ..public.queries import content_store
 from .login import user_by_email
-from .passwords import MIN_PASSWORD_LENGTH, new_user, set_password
+from .operations import LastAdminError, change_account, change_password
+from .passwords import new_user
+from .strength import password_problem
 
 users_cli = AppGroup("users", help="Coordinator and admin accounts.")
 
 
-def _read_password() -> str:
+def _read_password(*personal: str) -> str:
+    """The password from standard input, refused with the reason if it is easy to guess."""
     password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.UsageError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    problem = password_problem(password, personal)
+    if problem:
+        raise click.UsageError(problem)
     return password
 
 
@@ -58,7 +63,13 @@ def create(email, name, role, partnerships, language, password_stdin) -> None:
     if role == "coordinator" and not partnerships:
         raise click.UsageError("a coordinator needs at least one --partnership")
     _check_partnerships(partnerships)
-    new_user(email, name, role, _read_password(), partnerships, language)
+    user = new_user(email, name, role, _read_password(email, name), partnerships, language)
+    db.session.flush()
+    audit.record(
+        "user.created",
+        subject=f"user:{user.id}",
+        details={"email": email, "role": role, "partnerships": sorted(partnerships)},
+    )
     db.session.commit()
     click.echo(f"created {role} {email}")
 
@@ -68,8 +79,10 @@ def create(email, name, role, partnerships, language, password_stdin) -> None:
 def deactivate(email) -> None:
     """Stop an account from signing in; its sessions end at once."""
     user = _find(email)
-    user.active = False
-    db.session.commit()
+    try:
+        change_account(user, active=False)
+    except LastAdminError as error:
+        raise click.UsageError(f"{user.email} is the last active admin") from error
     click.echo(f"deactivated {user.email}")
 
 
@@ -79,9 +92,8 @@ def deactivate(email) -> None:
 def reset_password(email, password_stdin) -> None:
     """Set a new password (read from standard input) and re-activate the account."""
     user = _find(email)
-    set_password(user, _read_password())
-    user.active = True
-    db.session.commit()
+    change_password(user, _read_password(user.email, user.name))
+    change_account(user, active=True)
     click.echo(f"password reset for {user.email}")
 
 

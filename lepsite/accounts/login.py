@@ -1,4 +1,4 @@
-"""Sign-in sessions with Flask-Login."""
+"""Flask-Login set-up: who is signed in is decided by the server-side session (sessions.py)."""
 
 from flask import Flask, g
 from flask_babel import lazy_gettext as _l
@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..i18n import LANGUAGES
 from ..models import User
+from . import sessions
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -15,18 +16,7 @@ login_manager.login_message = _l("Please sign in to see this page.")
 login_manager.login_message_category = "info"
 # A session cookie replayed from another address or browser is dropped.
 login_manager.session_protection = "strong"
-
-
-@login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """The user a session belongs to, if its password has not changed since sign-in."""
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    if user is None or user.get_id() != session_id or not fingerprint:
-        return None
-    return user
+login_manager.user_loader(sessions.load_user)
 
 
 def use_account_language() -> None:
@@ -45,4 +35,5 @@ def init_app(app: Flask) -> None:
     # Flask-Login's own context processor loads the user for every template, which reads the
     # session and marks every public page "Vary: Cookie", defeating shared caches.
     login_manager.init_app(app, add_context_processor=False)
+    sessions.name_cookie(app)
     app.context_processor(lambda: {"current_user": current_user})

@@ -1,5 +1,6 @@
 """The review workflow: each decision is recorded with who, when and why, and mailed."""
 
+from .. import audit
 from ..extensions import db
 from ..mail import queue_mail
 from ..membership.operations import notify_recipients, route, status_url
@@ -60,6 +61,12 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
             shown_to_applicant=shown and bool(note),
         )
     )
+    audit.record(
+        f"application.{action}",
+        actor=actor,
+        subject=f"application:{application.id}",
+        details={"reference": application.reference, "state": application.state},
+    )
     mails = []
     if action in APPLICANT_MAILS:
         mails.append(
@@ -78,6 +85,7 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
 
 def reroute(application: Application, actor: User, partnership_key: str, note: str) -> list[int]:
     """Admins move an application to another partnership and its coordinators."""
+    note = note or ""
     if not application.is_open:
         raise TransitionError("reroute")
     application.partnership_key = partnership_key
@@ -92,6 +100,12 @@ def reroute(application: Application, actor: User, partnership_key: str, note: s
             note=(note.strip() + "\n" if note.strip() else "")
             + ", ".join(recipient.user.email for recipient in recipients),
         )
+    )
+    audit.record(
+        "application.reroute",
+        actor=actor,
+        subject=f"application:{application.id}",
+        details={"reference": application.reference, "partnership": partnership_key},
     )
     mails = notify_recipients(application, "application_routed")
     db.session.commit()

@@ -84,12 +84,17 @@ def filtered(user: User, filters: Filters) -> Select:
     return filters.apply(visible_to(user))
 
 
-def page_of(query: Select, number: int, per_page: int) -> tuple[list[Application], int]:
-    """One page of results and the total count."""
+def count_of(query: Select) -> int:
+    """How many rows the query gives."""
     # count(*) over the filtered table itself, not over a subquery of every column, so the
     # database can count from an index alone.
     counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
-    total = db.session.scalar(counting)
+    return db.session.scalar(counting)
+
+
+def page_of(query: Select, number: int, per_page: int) -> tuple[list[Application], int]:
+    """One page of results and the total count."""
+    total = count_of(query)
     rows = db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
     return list(rows), total
 

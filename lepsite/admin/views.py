@@ -19,12 +19,14 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from .. import audit
 from ..accounts import use_account_language
+from ..accounts.operations import LastAdminError, change_account
 from ..extensions import db
 from ..mail import send_now
 from ..membership.labels import ORGANISATION_TYPES, STATE_LABELS
 from ..membership.queries import partnership_choices as _partnership_choices
-from ..models import NO_PARTNERSHIP, STATES, CoordinatorPartnership, User
+from ..models import NO_PARTNERSHIP, STATES, User
 from ..security import keep_private
 from . import operations, queries
 from .export import csv_rows
@@ -113,6 +115,12 @@ def export():
     """The filtered list as CSV, streamed."""
     filters = queries.Filters.from_args(request.args)
     query = queries.filtered(current_user, filters)
+    audit.record(
+        "export.csv",
+        actor=current_user,
+        details={"filters": filters.as_args(), "rows": queries.count_of(query)},
+    )
+    db.session.commit()
     return Response(
         stream_with_context(csv_rows(query)),
         mimetype="text/csv",
@@ -183,8 +191,9 @@ def reroute(application_id: int):
             flash(_("Only open applications can be passed on."), "error")
         else:
             flash(_("Saved."), "success")
-    else:
-        flash(_("Choose a partnership."), "error")
+    else:  # the page has no place for this form's errors: the first one goes in a message
+        errors = [error for field_errors in form.errors.values() for error in field_errors]
+        flash(errors[0] if errors else _("Choose a partnership."), "error")
     return redirect(url_for(".application", application_id=item.id), code=303)
 
 
@@ -212,16 +221,17 @@ def user(user_id: int):
         if account.id == current_user.id and not form.active.data:
             flash(_("You cannot deactivate your own account."), "error")
         else:
-            wanted = set(form.partnerships.data)
-            # Keep existing rows: replacing them would insert before deleting and clash.
-            account.partnerships = [
-                link for link in account.partnerships if link.partnership_key in wanted
-            ] + [
-                CoordinatorPartnership(partnership_key=key)
-                for key in sorted(wanted - account.partnership_keys)
-            ]
-            account.active = form.active.data
-            db.session.commit()
-            flash(_("Saved."), "success")
-            return redirect(url_for(".users"), code=303)
+            try:
+                change_account(
+                    account,
+                    actor=current_user._get_current_object(),
+                    partnerships=set(form.partnerships.data),
+                    active=form.active.data,
+                )
+            except LastAdminError:
+                db.session.rollback()
+                flash(_("The site needs at least one active administrator."), "error")
+            else:
+                flash(_("Saved."), "success")
+                return redirect(url_for(".users"), code=303)
     return render_template("admin/user.html", account=account, form=form)

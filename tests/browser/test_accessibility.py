@@ -64,7 +64,13 @@ def test_admin_pages_pass_axe(page, lang, sign_in):
     sign_in(ADMIN_BY_LANGUAGE[lang])
     assert page.locator("html").get_attribute("lang") == lang
     assert_no_axe_violations(page)  # the dashboard
-    for path in ("/admin/applications/", "/admin/users/", "/admin/password"):
+    for path in (
+        "/admin/applications/",
+        "/admin/users/",
+        "/admin/password",
+        "/admin/audit",
+        "/admin/security",
+    ):
         page.goto(path)
         assert_no_axe_violations(page)
     page.goto("/admin/users/")

@@ -1,0 +1,145 @@
+"""Slowing down password guessing: per address, per account, and trusted browsers.
+
+Every failed password check counts three ways, in the rate limiter's storage (Redis in
+production, so every worker and server shares the counts):
+
+- per client address (``LOGIN_RATE_LIMIT``): one address cannot try many accounts;
+- per account (``LOGIN_ACCOUNT_RATE_LIMIT``, tier after tier, so the wait grows): many
+  addresses cannot take turns at one account. It is keyed by the e-mail typed, so an unknown
+  address is slowed exactly like a real one and the answer tells nothing;
+- per trusted browser: a browser that has signed in to the account before carries a signed
+  device cookie (OWASP's "device cookies"). It skips the address and account limits and has its
+  own, so an attacker who throttles an account does not lock its owner out.
+
+Only failures count; a success clears the account's and the browser's counters.
+"""
+
+import hashlib
+import logging
+import math
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
+
+from ..extensions import limiter
+
+log = logging.getLogger(__name__)
+
+DEVICE_COOKIE = "lepsite_device"
+DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600
+DEVICE_LIMIT = "10 per hour;30 per day"
+
+# Counts kept in this worker when the shared storage does not answer: better a per-worker
+# limit during an outage than none.
+_fallback = FixedWindowRateLimiter(MemoryStorage())
+_storage_down_logged = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a sign-in attempt may check the password, and if not, for how long to wait."""
+
+    allowed: bool
+    retry_after: int = 0
+    scope: str = ""  # "address", "account" or "device": which limit said no
+
+
+def _email_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="lepsite-device")
+
+
+def trusted_device(email: str) -> str | None:
+    """This browser's device id, if it signed in to this account before."""
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if not cookie:
+        return None
+    try:
+        data = _serializer().loads(cookie, max_age=DEVICE_COOKIE_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("account") != _email_key(email):
+        return None
+    device = data.get("device")
+    return device if isinstance(device, str) else None
+
+
+def device_cookie(email: str) -> str:
+    """A new signed device cookie value for the account."""
+    return _serializer().dumps({"account": _email_key(email), "device": secrets.token_hex(16)})
+
+
+def _limits(email: str) -> list[tuple[str, str, list[RateLimitItem]]]:
+    """(scope, key, limits) that apply to an attempt on this account from this browser."""
+    device = trusted_device(email)
+    if device:
+        return [("device", device, parse_many(DEVICE_LIMIT))]
+    config = current_app.config
+    return [
+        ("address", request.remote_addr or "", parse_many(config["LOGIN_RATE_LIMIT"])),
+        ("account", _email_key(email), parse_many(config["LOGIN_ACCOUNT_RATE_LIMIT"])),
+    ]
+
+
+def _strategy() -> RateLimiter:
+    return limiter.limiter
+
+
+def _call(method: str, item: RateLimitItem, scope: str, key: str):
+    """Ask the shared storage; fall back to this worker's memory if it does not answer."""
+    global _storage_down_logged
+    try:
+        result = getattr(_strategy(), method)(item, "login-failures", scope, key)
+    except Exception:  # noqa: BLE001 - any storage error: keep limiting, locally
+        if not _storage_down_logged:
+            log.warning("rate-limit storage unreachable: sign-in limits count per worker")
+            _storage_down_logged = True
+        return getattr(_fallback, method)(item, "login-failures", scope, key)
+    _storage_down_logged = False
+    return result
+
+
+def _enabled() -> bool:
+    return bool(current_app.config["RATELIMIT_ENABLED"])
+
+
+def check(email: str) -> Verdict:
+    """May this request check a password for ``email`` now?"""
+    if not _enabled():
+        return Verdict(True)
+    now = time.time()
+    for scope, key, items in _limits(email):
+        for item in items:
+            if not _call("test", item, scope, key):
+                stats = _call("get_window_stats", item, scope, key)
+                return Verdict(False, max(1, math.ceil(stats.reset_time - now)), scope)
+    return Verdict(True)
+
+
+def failed(email: str) -> None:
+    """Count a wrong password (or unknown account) against every limit that applies."""
+    if not _enabled():
+        return
+    for scope, key, items in _limits(email):
+        for item in items:
+            _call("hit", item, scope, key)
+
+
+def succeeded(email: str) -> None:
+    """A right password: the account's (or this browser's) failures are forgiven."""
+    if not _enabled():
+        return
+    for scope, key, items in _limits(email):
+        if scope == "address":
+            continue  # one good password does not clear what an address tried elsewhere
+        for item in items:
+            _call("clear", item, scope, key)
