@@ -3,7 +3,7 @@
 import threading
 
 from conftest import csrf_token, free_port, valid_application
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from lepsite.accounts import new_user
 from lepsite.extensions import db
@@ -17,6 +17,10 @@ def pending(app) -> int:
         )
 
 
+def send_pending(app):
+    return app.test_cli_runner().invoke(args=["mail", "send-pending"])
+
+
 def test_mail_goes_out_over_smtp_in_each_readers_language(app_factory, smtp_server):
     app = app_factory(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_server.port)
     client = app.test_client()
@@ -25,6 +29,10 @@ def test_mail_goes_out_over_smtp_in_each_readers_language(app_factory, smtp_serv
         db.session.commit()
     data = {"csrf_token": csrf_token(client, "/en/apply"), **valid_application(language="uk")}
     assert client.post("/en/apply", data=data).status_code == 303
+    assert smtp_server.messages == []  # the request only queues; a sender sends
+    assert pending(app) == 2
+    result = send_pending(app)
+    assert result.exit_code == 0, result.output
     recipients = [message["To"] for message in smtp_server.messages]
     assert recipients == ["olena@example.org", "bs@example.org"]
     applicant, coordinator = smtp_server.messages
@@ -41,10 +49,12 @@ def test_smtp_outage_keeps_the_application_and_the_mail(app_factory):
     response = client.post("/en/apply", data=data)
     assert response.status_code == 303
     assert client.get(response.headers["Location"]).status_code == 200
+    assert send_pending(app).exit_code == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Application)) == 1
         message = db.session.scalars(select(OutgoingMail)).one()
         assert message.sent_at is None and message.attempts == 1 and message.last_error
+        assert message.next_attempt_at is not None and message.failed_at is None
     assert pending(app) == 1
 
 
@@ -53,14 +63,19 @@ def test_send_pending_delivers_once_the_server_is_back(app_factory, smtp_server)
     client = app.test_client()
     data = {"csrf_token": csrf_token(client, "/en/apply"), **valid_application()}
     client.post("/en/apply", data=data)
+    assert send_pending(app).exit_code == 1
     assert pending(app) == 1
     app.config["MAIL_PORT"] = smtp_server.port
-    result = app.test_cli_runner().invoke(args=["mail", "send-pending"])
+    assert "sent 0" in send_pending(app).output  # waits before the next attempt
+    with app.app_context():  # ... which comes
+        db.session.execute(update(OutgoingMail).values(next_attempt_at=None))
+        db.session.commit()
+    result = send_pending(app)
     assert result.exit_code == 0, result.output
     assert "sent 1" in result.output
     assert [message["To"] for message in smtp_server.messages] == ["olena@example.org"]
     # Nothing is sent twice.
-    app.test_cli_runner().invoke(args=["mail", "send-pending"])
+    send_pending(app)
     assert len(smtp_server.messages) == 1
 
 
@@ -70,7 +85,7 @@ def test_send_pending_reports_failure_with_its_exit_code(app_factory):
     client.post(
         "/en/apply", data={"csrf_token": csrf_token(client, "/en/apply"), **valid_application()}
     )
-    result = app.test_cli_runner().invoke(args=["mail", "send-pending"])
+    result = send_pending(app)
     assert result.exit_code == 1
     assert "still pending 1" in result.output
 

@@ -21,4 +21,5 @@ ACTION_LABELS = {
     "application.note": _l("Internal note added"),
     "application.reroute": _l("Passed to another partnership"),
     "audit.pruned": _l("Old audit entries deleted"),
+    "mail.retry": _l("Mail queued again"),
 }

@@ -101,9 +101,12 @@ def expired_applications(cutoff: datetime) -> list[Application]:
 
 
 def mail_about(application: Application) -> list[OutgoingMail]:
-    """Queued or sent messages about the application: they name its reference in the subject
-    or body, or carry its status link."""
-    conditions = [OutgoingMail.body.contains(application.token, autoescape=True)]
+    """Queued or sent messages about the application: linked to it, or (older rows) naming its
+    reference in the subject or body, or carrying its status link."""
+    conditions = [
+        OutgoingMail.application_id == application.id,
+        OutgoingMail.body.contains(application.token, autoescape=True),
+    ]
     if application.reference:
         conditions += [
             OutgoingMail.subject.contains(application.reference, autoescape=True),
@@ -115,7 +118,8 @@ def mail_about(application: Application) -> list[OutgoingMail]:
     return [
         mail
         for mail in candidates
-        if application.token in mail.body
+        if mail.application_id == application.id
+        or application.token in mail.body
         or reference.search(mail.subject)
         or reference.search(mail.body)
     ]
