@@ -65,15 +65,18 @@ http {{
 """
 
 
-def request(port: int, host: str, path: str, sni: str | None = None, headers: str = ""):
-    """(status, head, body) of a GET, or None when nginx closes without answering (444)."""
+def request(
+    port: int, host: str, path: str, sni: str | None = None, headers: str = "", method="GET"
+):
+    """(status, head, body) of a request, or None when nginx closes without answering (444)."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=5)
     if sni:
         context = ssl.create_default_context(cafile=str(ROOT / "fullchain.pem"))
         raw = context.wrap_socket(raw, server_hostname=sni)
     with raw as connection:
         connection.sendall(
-            f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n".encode()
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Content-Length: 0\r\n"
+            "Connection: close\r\n\r\n".encode()
         )
         data = b""
         while chunk := connection.recv(65536):
@@ -178,3 +181,90 @@ def test_private_paths_keep_queries_referers_and_status_links_out_of_the_log(pro
     assert '"GET /en/apply HTTP/1.1" 200' in log
     assert TOKEN not in log and "next=" not in log
     assert "https://example.org/" in log  # public pages keep the ordinary log format
+
+
+def nginx_in_front_of(stack: contextlib.ExitStack, root: Path, app_port: int, **replace) -> int:
+    """Another nginx with the repository's configuration (and the proxy's certificate) in
+    front of ``app_port``; ``replace`` swaps text in it. Returns its HTTPS port."""
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (root / kind).mkdir(mode=0o777)
+    for name in ("fullchain.pem", "privkey.pem"):
+        shutil.copy(ROOT / name, root / name)
+    http_port, https_port = free_port(), free_port()
+    text = site_config(root, app_port, http_port, https_port)
+    for old, new in replace.values():
+        assert old in text
+        text = text.replace(old, new)
+    (root / "lepsite.conf").write_text(text)
+    (root / "nginx.conf").write_text(main_config(root))
+    nginx = start(
+        stack,
+        [NGINX, "-p", str(root), "-e", str(root / "error.log"), "-c", str(root / "nginx.conf")],
+        root / "nginx.out",
+    )
+    wait_for_port(https_port, nginx, root / "error.log")
+    return https_port
+
+
+@pytest.fixture(scope="module")
+def app_not_answering(proxy, tmp_path_factory):
+    """HTTPS ports of nginx in front of an app that is down (502) and one that hangs (504)."""
+    with contextlib.ExitStack() as stack:
+        # A socket that listens but never accepts: the kernel takes the connection and the
+        # request, and no answer ever comes, like a worker stuck on a frozen database.
+        hanging = stack.enter_context(socket.create_server(("127.0.0.1", 0)))
+        down = nginx_in_front_of(stack, tmp_path_factory.mktemp("nginx-down"), free_port())
+        slow = nginx_in_front_of(
+            stack,
+            tmp_path_factory.mktemp("nginx-slow"),
+            hanging.getsockname()[1],
+            timeout=("proxy_read_timeout 35s;", "proxy_read_timeout 1s;"),
+        )
+        yield {"down": down, "slow": slow}
+
+
+UNAVAILABLE = {
+    "en": "The site is not answering at the moment",
+    "bs": "Stranica trenutno ne odgovara",
+    "uk": "Сайт зараз не відповідає",
+}
+FORM_ADVICE = {
+    "en": "Sending the same application form again is safe",
+    "bs": "Ponovno slanje istog obrasca prijave je sigurno",
+    "uk": "Повторне надсилання тієї самої форми заяви безпечне",
+}
+
+
+@pytest.mark.parametrize("lang", ["uk", "bs", "en"])
+def test_an_app_that_is_down_gets_a_page_in_the_visitors_language(app_not_answering, lang):
+    port = app_not_answering["down"]
+    status, head, body = request(port, NAME, f"/{lang}/about", sni=NAME)
+    page = body.decode()
+    assert status == 502
+    assert f'<html lang="{lang}">' in page and f"<h1>{UNAVAILABLE[lang]}</h1>" in page
+    for other in set(UNAVAILABLE) - {lang}:
+        assert UNAVAILABLE[other] not in page
+    assert "no-store" in head and "Content-Security-Policy: default-src 'none'" in head
+    # A form sent to an app that is down: we cannot tell, and sending it again is safe.
+    status, _head, body = request(port, NAME, f"/{lang}/apply", sni=NAME, method="POST")
+    assert status == 502 and FORM_ADVICE[lang] in body.decode()
+
+
+def test_the_admin_and_addresses_without_a_language_get_all_three(app_not_answering):
+    for path in ("/admin/login", "/", "/sitemap.xml"):
+        status, _head, body = request(app_not_answering["down"], NAME, path, sni=NAME)
+        page = body.decode()
+        assert status == 502, path
+        assert all(heading in page for heading in UNAVAILABLE.values()), path
+        assert '<html lang="en">' in page and '<section lang="uk">' in page
+
+
+def test_an_app_too_slow_to_answer_gets_the_translated_page(app_not_answering):
+    status, _head, body = request(app_not_answering["slow"], NAME, "/uk/apply", sni=NAME)
+    assert status == 504
+    assert UNAVAILABLE["uk"] in body.decode()
+
+
+def test_the_apps_own_error_pages_pass_through(proxy):
+    status, _head, body = request(proxy["https"], NAME, "/uk/no-such-page", sni=NAME)
+    assert status == 404 and UNAVAILABLE["uk"] not in body.decode()

@@ -1,12 +1,14 @@
 """The membership application form and the applicant's own actions on the status page."""
 
 import re
+import secrets
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     SelectChoice,
     SelectField,
     StringField,
@@ -28,6 +30,14 @@ from ..models import NO_PARTNERSHIP
 from .labels import NOT_SURE_LABEL, ORGANISATION_TYPES
 
 LONG_TEXT_MAX = 2000
+
+# What ``new_submission_key`` makes; anything else a browser sends is replaced by a fresh key.
+SUBMISSION_KEY = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def new_submission_key() -> str:
+    """A one-time key for one showing of the application form."""
+    return secrets.token_urlsafe(32)
 
 
 class MaxLength:
@@ -172,9 +182,17 @@ class ApplicationForm(SiteForm):
     )
     # Hidden from people; bots fill it in. A filled one means nothing is stored.
     fax_number = StringField(_l("Leave this field empty"))
+    # Made when the form is shown and sent back with it: the same form sent twice (a double
+    # click, a retry after a lost answer) stores one application (operations.submit_application).
+    submission_key = HiddenField(_l("Form key"))
 
     def __init__(self, partnerships: list[tuple[str, str]], **kwargs):
         super().__init__(**kwargs)
+        if not SUBMISSION_KEY.match(self.submission_key.data):
+            # Missing (a page shown before keys existed, a script) or mangled: the application
+            # is still taken, under a fresh key; refusing it would lose a person's answers.
+            # (Control characters stay a field error, as in every field: see SiteForm.)
+            self.submission_key.data = new_submission_key()
         self.partnership.choices = [
             SelectChoice("", _l("Choose one")),
             *(SelectChoice(key, title) for key, title in partnerships),

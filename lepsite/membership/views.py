@@ -11,11 +11,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
+from .. import errors
 from ..extensions import limiter
 from ..i18n import current_language
 from ..mail import send_now
-from ..models import NO_PARTNERSHIP
+from ..models import NO_PARTNERSHIP, OPEN_STATES
 from ..security import keep_private
 from . import operations, queries
 from .forms import ApplicationForm, ReplyForm, WithdrawForm
@@ -68,7 +70,16 @@ def apply():
     if form.validate_on_submit():
         if form.is_bot():
             return render_template("membership/received.html")
-        application, mail_ids = operations.submit_application(form.application_fields())
+        try:
+            application, mail_ids = operations.submit_application(
+                form.application_fields(), form.submission_key.data
+            )
+        except Exception as error:
+            # Whatever failed, the transaction rolled back and nothing was stored: the form
+            # comes back with the answers and the same key, so sending it again is safe.
+            return _not_stored(form, error)
+        # Should anything fail from here on, the error page points to the stored application.
+        g.stored_application = application
         send_now(mail_ids)
         flash(
             _("Thank you. Your application has been received; its reference is %(ref)s.")
@@ -77,6 +88,23 @@ def apply():
         )
         return redirect(url_for(".status", token=application.token), code=303)
     return render_template("membership/apply.html", form=form), (400 if form.errors else 200)
+
+
+def _not_stored(form: ApplicationForm, error: Exception):
+    """The form again, answers kept, saying that the application was not stored."""
+    errors.discard_transaction()
+    code, headers = errors.report(error)
+    page = render_template("membership/apply.html", form=form, failure=code)
+    return page, code, headers
+
+
+@bp.errorhandler(CSRFError)
+def expired(error: CSRFError):
+    """An expired form loses nothing: the application form comes back with its answers."""
+    if request.endpoint != "membership.apply":
+        return errors.csrf_error(error)
+    form = ApplicationForm(queries.partnership_choices(g.lang, open_only=True))
+    return render_template("membership/apply.html", form=form, failure=400), 400
 
 
 def _status_page(application, withdraw_form=None, reply_form=None, code: int = 200):
@@ -105,6 +133,9 @@ def withdraw(token: str):
         return redirect(url_for(".status", token=token), code=303)
     if not form.validate_on_submit():
         return _status_page(application, withdraw_form=form, code=400)
+    if not operations.claim(application, OPEN_STATES):  # withdrawn a moment ago
+        flash(_("This application is closed and can no longer be withdrawn."), "error")
+        return redirect(url_for(".status", token=token), code=303)
     send_now(operations.withdraw_application(application))
     flash(_("Your application has been withdrawn."), "success")
     return redirect(url_for(".status", token=token), code=303)
@@ -120,6 +151,9 @@ def answer(token: str):
         return redirect(url_for(".status", token=token), code=303)
     if not form.validate_on_submit():
         return _status_page(application, reply_form=form, code=400)
+    if not operations.claim(application, {"info_requested"}):  # answered a moment ago
+        flash(_("The coordinators are not waiting for an answer."), "error")
+        return redirect(url_for(".status", token=token), code=303)
     send_now(operations.answer_question(application, form.answer.data))
     flash(_("Thank you. Your answer has been sent to the coordinators."), "success")
     return redirect(url_for(".status", token=token), code=303)
