@@ -14,11 +14,13 @@ from . import (
     errors,
     i18n,
     input_guard,
+    mail,
     security,
     site,
     static_files,
     templating,
     translate,
+    urls,
 )
 from .admin import bp as admin_bp
 from .config import (
@@ -46,6 +48,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
         static_folder=str(site_dir("static")),
     )
+    # Ids in URLs fit the database's integers, before any route is added.
+    app.url_map.converters["int"] = urls.BoundedIntegerConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(defaults(app.instance_path))
     app.config.from_prefixed_env("LEPSITE")
@@ -55,15 +59,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     ensure_base_url(app)
     secure_cookies_by_default(app)
 
-    i18n.compile_catalogs(
-        Path(app.config["TRANSLATIONS_SOURCE_DIR"]),
-        Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]),
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(
+        i18n.compile_catalogs(
+            Path(app.config["TRANSLATIONS_SOURCE_DIR"]),
+            Path(app.config["BABEL_TRANSLATION_DIRECTORIES"]),
+        )
     )
     babel.init_app(app, locale_selector=i18n.current_language)
     csrf.init_app(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database.engine_options(app.config)
     db.init_app(app)
     with app.app_context():
-        database.init_engine(db.engine)
+        database.init_engine(db.engine, app)
     migrate.init_app(app, db, directory=str(site_dir("migrations")), render_as_batch=True)
     limiter.init_app(app)
     accounts.init_app(app)
@@ -88,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(demo.demo_cli)
     app.cli.add_command(applications_cli)
     audit.init_app(app)
+    mail.init_app(app)
     input_guard.init_app(app)
     errors.init_app(app)
     security.init_app(app)

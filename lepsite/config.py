@@ -22,9 +22,14 @@ def defaults(instance_path: str) -> dict:
     return {
         "SECRET_KEY": None,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'lepsite.sqlite'}",
+        # Seconds a request may wait for the database (a statement, a busy SQLite writer, a
+        # silent server) and for a new PostgreSQL connection; then it gets a 503.
+        "DATABASE_TIMEOUT": 5,
+        "DATABASE_CONNECT_TIMEOUT": 3,
         "CONTENT_DIR": str(site_dir("content")),
         "TRANSLATIONS_SOURCE_DIR": str(site_dir("translations")),
-        # Catalogs are compiled here from the .po files at every start-up.
+        # In a checkout, catalogs are compiled here when missing or older than their .po files
+        # (an installed wheel ships them compiled: see i18n.compile_catalogs).
         "BABEL_TRANSLATION_DIRECTORIES": str(instance / "translations"),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
@@ -52,6 +57,8 @@ def defaults(instance_path: str) -> dict:
         # Rate limits per client address; point the storage at Redis to share it between servers.
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # A Redis that does not answer costs a request at most a fraction of a second.
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
         "RATELIMIT_HEADERS_ENABLED": False,
         "APPLY_RATE_LIMIT": "5 per minute;30 per day",
         "LOGIN_RATE_LIMIT": "5 per minute;50 per day",

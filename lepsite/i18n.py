@@ -1,5 +1,7 @@
 """Languages: the language segment in URLs, the visitor's choice, and the compiled catalogs."""
 
+import contextlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -8,6 +10,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, Flask, current_app, g, redirect, request, url_for
 from werkzeug.routing import BaseConverter
+
+log = logging.getLogger(__name__)
 
 # Code → name of the language in itself, in the order the switcher shows them.
 LANGUAGES = {"bs": "BHS", "uk": "Українська", "en": "English"}
@@ -95,22 +99,55 @@ def choose():
     return response
 
 
-def compile_catalogs(source_dir: Path, target_dir: Path) -> None:
-    """Compile every ``.po`` under ``source_dir`` into ``target_dir``.
+def compile_catalogs(source_dir: Path, target_dir: Path) -> Path:
+    """Make sure compiled catalogs exist for every ``.po``; return the folder that holds them.
 
-    Runs at every start-up, so the site never serves a ``.mo`` older than its ``.po``;
-    each file is written to a temporary name and renamed, so parallel workers do not clash.
+    An installed wheel ships ``.mo`` files beside the ``.po`` files (compiled when the package
+    is built, see ``hatch_build.py``): then nothing is written at all. In a checkout they are
+    compiled into ``target_dir`` (the instance folder), but only when missing or older than
+    their ``.po``, so a worker start normally writes nothing. If writing fails (a full disk,
+    a read-only folder) the files already there are kept and the start goes on: a restarted
+    worker must never take the site down for want of a few kilobytes.
     """
-    for po_path in sorted(source_dir.glob("*/LC_MESSAGES/*.po")):
-        relative = po_path.relative_to(source_dir).with_suffix(".mo")
-        mo_path = target_dir / relative
-        mo_path.parent.mkdir(parents=True, exist_ok=True)
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parts[-3])
-        fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, suffix=".tmp")
+    po_paths = sorted(source_dir.glob("*/LC_MESSAGES/*.po"))
+    if all(_is_fresh(po.with_suffix(".mo"), po) for po in po_paths):
+        return source_dir
+    for po_path in po_paths:
+        mo_path = target_dir / po_path.relative_to(source_dir).with_suffix(".mo")
+        if _is_fresh(mo_path, po_path):
+            continue
+        try:
+            _write_mo(po_path, mo_path)
+        except OSError as error:
+            log.warning(
+                "could not compile %s (%s); %s", po_path, error,
+                "keeping the catalog compiled before" if mo_path.exists()
+                else "this language falls back to English",
+            )  # fmt: skip
+    return target_dir
+
+
+def _is_fresh(mo_path: Path, po_path: Path) -> bool:
+    try:
+        return mo_path.stat().st_mtime >= po_path.stat().st_mtime and mo_path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _write_mo(po_path: Path, mo_path: Path) -> None:
+    """Compile one catalog: written to a temporary name and renamed, so parallel workers do
+    not clash; the temporary file is removed whatever happens."""
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=po_path.parts[-3])
+    mo_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=mo_path.parent, prefix=".", suffix=".mo.tmp")
+    try:
         with os.fdopen(fd, "wb") as mo_file:
             write_mo(mo_file, catalog)
         os.replace(tmp_name, mo_path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
 
 
 def init_app(app: Flask) -> None:

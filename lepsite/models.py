@@ -108,6 +108,8 @@ class Application(db.Model):
     reference: Mapped[str | None] = mapped_column(String(20), unique=True)
     # The applicant's only key to the status page: long, random, never derived from the id.
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    # The form's one-time key: the same form sent twice finds this row instead of adding one.
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     state: Mapped[str] = mapped_column(String(20), default="submitted")
     partnership_key: Mapped[str] = mapped_column(String(40))
     organisation_name: Mapped[str] = mapped_column(String(200), index=True)
@@ -196,7 +198,13 @@ class ApplicationRecipient(db.Model):
 
 
 class OutgoingMail(db.Model):
-    """A message waiting to be sent; stored with the change that caused it, so none is lost."""
+    """A message waiting to be sent; stored with the change that caused it, so none is lost.
+
+    A sender claims a row (``claimed_by`` until ``claimed_until``) before it talks to the mail
+    server, so two senders never both send it, and a killed sender's claim runs out.
+    ``next_attempt_at`` spaces out the retries; after the last one ``failed_at`` is set and the
+    message waits for a person (the admin, or ``flask mail retry``).
+    """
 
     __tablename__ = "outgoing_mail"
 
@@ -205,9 +213,26 @@ class OutgoingMail(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(250))
     body: Mapped[str] = mapped_column(Text)
+    # The application the message is about, if any (the status page tells its applicant).
+    application_id: Mapped[int | None] = mapped_column(
+        ForeignKey("applications.id", ondelete="SET NULL"), index=True
+    )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    application: Mapped[Application | None] = relationship()
+
+    @property
+    def state(self) -> str:
+        """``sent``, ``failed`` (waits for a person) or ``pending`` (queued or being sent)."""
+        if self.sent_at is not None:
+            return "sent"
+        return "failed" if self.failed_at is not None else "pending"
 
     def __repr__(self) -> str:
         return f"<OutgoingMail {self.id} to {self.recipient}>"

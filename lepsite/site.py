@@ -1,10 +1,8 @@
 """Language-free URLs: health check, sitemap and robots.txt."""
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
-from .extensions import db
+from . import health
 from .i18n import LANGUAGES
 from .urls import external_url
 
@@ -38,13 +36,14 @@ def page_url(path: str, lang: str, external: bool = False) -> str:
 
 @bp.route("/healthz")
 def healthz():
-    """200 ``ok`` when the app and its database answer; for load balancers."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        current_app.logger.exception("Health check: the database does not answer")
-        return "database unavailable", 503, {"Content-Type": "text/plain; charset=utf-8"}
-    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+    """200 ``ok`` when the app can serve and store (database and instance folder writable);
+    503 within two seconds otherwise, for load balancers and monitoring."""
+    found = health.problems()
+    headers = {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+    if found:
+        current_app.logger.warning("Health check failed: %s", "; ".join(found))
+        return "\n".join(found) + "\n", 503, headers
+    return "ok", 200, headers
 
 
 @bp.route("/favicon.ico")

@@ -38,7 +38,10 @@ DEVICE_LIMIT = "10 per hour;30 per day"
 # Counts kept in this worker when the shared storage does not answer: better a per-worker
 # limit during an outage than none.
 _fallback = FixedWindowRateLimiter(MemoryStorage())
-_storage_down_logged = False
+# After a failure the shared storage is left alone this long, so an outage costs one
+# request a timeout, not every request several.
+STORAGE_RETRY_SECONDS = 30
+_storage_down_until = 0.0
 
 
 @dataclass(frozen=True)
@@ -96,15 +99,20 @@ def _strategy() -> RateLimiter:
 
 def _call(method: str, item: RateLimitItem, scope: str, key: str):
     """Ask the shared storage; fall back to this worker's memory if it does not answer."""
-    global _storage_down_logged
+    global _storage_down_until
+    identifiers = ("login-failures", scope, key)
+    if time.monotonic() < _storage_down_until:
+        return getattr(_fallback, method)(item, *identifiers)
     try:
-        result = getattr(_strategy(), method)(item, "login-failures", scope, key)
+        result = getattr(_strategy(), method)(item, *identifiers)
     except Exception:  # noqa: BLE001 - any storage error: keep limiting, locally
-        if not _storage_down_logged:
+        if not _storage_down_until:
             log.warning("rate-limit storage unreachable: sign-in limits count per worker")
-            _storage_down_logged = True
-        return getattr(_fallback, method)(item, "login-failures", scope, key)
-    _storage_down_logged = False
+        _storage_down_until = time.monotonic() + STORAGE_RETRY_SECONDS
+        return getattr(_fallback, method)(item, *identifiers)
+    if _storage_down_until:
+        log.warning("rate-limit storage answers again")
+        _storage_down_until = 0.0
     return result
 
 
