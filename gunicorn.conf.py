@@ -32,7 +32,7 @@ def on_starting(server) -> None:
     With ``memory://`` every worker keeps its own counters, so "5 per minute" would really be
     5 × workers. Several workers need a shared store: ``LEPSITE_RATELIMIT_STORAGE_URI=redis://…``.
     """
-    storage = os.environ.get("LEPSITE_RATELIMIT_STORAGE_URI", "memory://")
+    storage = os.environ.get("LEPSITE_RATELIMIT_STORAGE_URI", "memory://").strip().lower()
     enabled = os.environ.get("LEPSITE_RATELIMIT_ENABLED", "true").strip().lower() != "false"
     if server.cfg.workers > 1 and enabled and storage.startswith("memory://"):
         server.log.error(

@@ -11,10 +11,19 @@ only, see ``config.ensure_base_url``) the request's own host is used, and outsid
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, abort, current_app, has_request_context, request, url_for
+from werkzeug.routing import IntegerConverter
 from werkzeug.sansio.utils import host_is_trusted
 
 # Where ``flask run`` listens by default: links made by the CLI in development point there.
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:…>`` that fits the database's integer column: a larger number is a 404 at
+    routing, not an overflow in PostgreSQL or SQLite (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def base_url() -> str:

@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import PASSWORD, csrf_token, sign_in
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from lepsite.extensions import db
 from lepsite.forms import SiteForm
-from lepsite.models import Application
+from lepsite.models import Application, OutgoingMail, utcnow
 
 MESSAGE = "Remove the invisible control characters from this field."
 TRANSLATED = {
@@ -41,6 +41,8 @@ FORM_PAGES = {
     "admin.act": ("admin", "/admin/applications/{submitted}"),
     "admin.reroute": ("admin", "/admin/applications/{submitted}"),
     "admin.user": ("admin", "/admin/users/{coordinator}"),
+    "mail.retry": ("admin", "/admin/mail/failed"),
+    "mail.retry_all": ("admin", "/admin/mail/failed"),
 }
 
 
@@ -122,6 +124,8 @@ def site(app, client, apply, make_user):
     with app.app_context():
         ids = dict(db.session.execute(select(Application.organisation_name, Application.id)).all())
         token = db.session.get(Application, ids["Waiting Org"]).token
+        db.session.execute(update(OutgoingMail).values(sent_at=None, failed_at=utcnow()))
+        db.session.commit()
     admin = app.test_client()
     assert sign_in(admin, "admin@example.org").status_code == 303
     page = f"/admin/applications/{ids['Waiting Org']}"

@@ -37,7 +37,9 @@ def run_gunicorn(tmp_path, **env) -> subprocess.CompletedProcess:
     )
 
 
-def test_several_workers_with_per_worker_counters_are_refused(tmp_path):
-    result = run_gunicorn(tmp_path, LEPSITE_WORKERS="2")
+@pytest.mark.parametrize("storage", [None, "memory://", " MEMORY://"])
+def test_several_workers_with_per_worker_counters_are_refused(tmp_path, storage):
+    env = {"LEPSITE_RATELIMIT_STORAGE_URI": storage} if storage else {}
+    result = run_gunicorn(tmp_path, LEPSITE_WORKERS="2", **env)
     assert result.returncode != 0
     assert "LEPSITE_RATELIMIT_STORAGE_URI" in result.stdout + result.stderr

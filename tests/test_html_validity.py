@@ -39,6 +39,7 @@ ADMIN_PAGES = (
     "/admin/password",
     "/admin/audit",
     "/admin/security",
+    "/admin/mail/failed",
 )
 
 

@@ -167,3 +167,21 @@ def test_a_status_page_leaks_its_address_nowhere(client, apply):
     for query in re.findall(r'href="[^"]*\?([^"]*)"', html):
         assert token not in query  # the language links go straight to the page
     assert f'href="/uk/apply/status/{token}"' in html
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/admin/applications/99999999999999999999999", 404),
+        ("GET", "/admin/users/99999999999999999999999", 404),
+        ("POST", "/admin/security/sessions/99999999999999999999999/end", 404),
+        ("GET", "/admin/applications/?page=99999999999999999999999", 200),
+    ],
+)
+def test_numbers_too_large_for_the_database_are_not_a_500(
+    client, make_user, method, path, expected
+):
+    make_user("admin@example.org", role="admin")
+    sign_in(client, "admin@example.org")
+    data = {"csrf_token": csrf_token(client, "/admin/")} if method == "POST" else None
+    assert client.open(path, method=method, data=data).status_code == expected

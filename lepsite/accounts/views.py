@@ -50,8 +50,10 @@ def _wait_message(verdict: throttle.Verdict) -> str:
 
 
 def _typed_address(email: str) -> str:
-    """What the audit log keeps of a typed e-mail: nothing if it may be a misplaced password."""
-    return email if "@" in email else ""
+    """What the audit log keeps of a typed e-mail: an account's address, never free text
+    (a password typed into the wrong box must not land in the log)."""
+    user = user_by_email(email)
+    return user.email if user is not None else ""
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,7 +77,11 @@ def login():
     user = user_by_email(email)
     if not check_password(user, form.password.data):
         throttle.failed(email)
-        audit.record("login.failure", email=_typed_address(email), actor=None)
+        audit.record(
+            "login.failure",
+            email=_typed_address(email),
+            details={} if user is not None else {"account": "unknown"},
+        )
         db.session.commit()
         flash(_("The e-mail address or password is not right."), "error")
         return render_template("admin/login.html", form=form), 401

@@ -72,9 +72,13 @@ def _translated(labels: dict) -> dict[str, str]:
     return {key: str(label) for key, label in labels.items()}
 
 
+# Far beyond any real list; a larger number would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
+
+
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and int(raw) >= 1 else 1
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
 
 
 @bp.route("/")

@@ -70,6 +70,7 @@ def test_admin_pages_pass_axe(page, lang, sign_in):
         "/admin/password",
         "/admin/audit",
         "/admin/security",
+        "/admin/mail/failed",
     ):
         page.goto(path)
         assert_no_axe_violations(page)
