@@ -31,6 +31,7 @@ from ..security import keep_private
 from . import operations, queries
 from .export import csv_rows
 from .forms import ActionForm, RerouteForm, UserForm
+from .pages import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -72,15 +73,6 @@ def _translated(labels: dict) -> dict[str, str]:
     return {key: str(label) for key, label in labels.items()}
 
 
-# Far beyond any real list; a larger number would overflow the database's OFFSET.
-MAX_PAGE = 1_000_000
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_PAGE else 1
-
-
 @bp.route("/")
 def dashboard():
     """Counts per state, each linking to the list."""
@@ -95,7 +87,7 @@ def dashboard():
 def applications():
     """The user's applications: filter, search, sort, a page at a time."""
     filters = queries.Filters.from_args(request.args)
-    number = _page_number()
+    number = page_number()
     rows, total = queries.page_of(queries.filtered(current_user, filters), number, PER_PAGE)
     partnerships = _partnership_choices(g.admin_lang)
     if not current_user.is_admin:

@@ -4,39 +4,19 @@ import json
 import math
 import re
 
-from flask import Blueprint, abort, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request, url_for
 
-from ..accounts import use_account_language
-from ..security import keep_private
+from ..admin.pages import admins_only, page_number
 from . import queries
 from .forms import AuditFilterForm
 from .labels import ACTION_LABELS
 from .models import AuditEvent
 
-bp = Blueprint("audit", __name__, url_prefix="/admin")
+bp = admins_only(Blueprint("audit", __name__, url_prefix="/admin"))
 
 PER_PAGE = 50
 
 _LINKED_SUBJECT = re.compile(r"(application|user):([0-9]{1,9})")
-
-
-@bp.before_request
-@login_required
-def require_admin():
-    """Signed-in admins only, in their own language; anyone else finds nothing here."""
-    use_account_language()
-    if not current_user.is_admin:
-        abort(404)
-
-
-# Addresses and account names must not stay in browser or proxy caches.
-bp.after_request(keep_private)
-
-
-def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 1 <= int(raw) <= 10**9 else 1
 
 
 def _filters(form: AuditFilterForm) -> queries.Filters:
@@ -94,7 +74,7 @@ def log():
     filters = _filters(form)
     total = queries.count(filters)
     page_count = max(1, math.ceil(total / PER_PAGE))
-    number = min(_page_number(), page_count)
+    number = min(page_number(), page_count)
     return render_template(
         "admin/audit.html",
         form=form,

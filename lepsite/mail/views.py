@@ -1,30 +1,16 @@
 """``/admin/mail/failed``: mail that could not be sent, for admins to send again."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from .. import audit
-from ..accounts import use_account_language
+from ..admin.pages import admins_only
 from ..extensions import db
-from ..security import keep_private
 from . import queries, sender
 
-bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
-
-
-@bp.before_request
-@login_required
-def require_admin():
-    """Signed-in admins only, in their own language; anyone else finds nothing here."""
-    use_account_language()
-    if not current_user.is_admin:
-        abort(404)
-
-
-# Addresses and message texts must not stay in browser or proxy caches.
-bp.after_request(keep_private)
+bp = admins_only(Blueprint("mail", __name__, url_prefix="/admin/mail"))
 
 
 @bp.route("/failed")
