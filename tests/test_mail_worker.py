@@ -302,7 +302,9 @@ def test_a_message_the_server_takes_too_long_over_is_dropped_in_time(app_factory
         with app.app_context():
             started = time.monotonic()
             outcome = sender.deliver_due()
-            assert time.monotonic() - started < 2
+            # Left at the 1 s deadline, well before the server's 3 s answer (slack for a
+            # busy machine).
+            assert time.monotonic() - started < 2.8
     assert outcome.sent == 0 and "DeadlineExceeded" in outcome.server_error
     assert states(app) == {"pending": 1}
 
