@@ -2,6 +2,7 @@
 
 import re
 
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, TextAreaField
@@ -28,6 +29,25 @@ def _refuse(form, field) -> None:
     raise StopValidation(CONTROL_CHARACTERS_MESSAGE)
 
 
+class _SiteCatalog:
+    """WTForms' own messages ("Not a valid choice.") through the site's catalogs.
+
+    Flask-WTF would look them up in WTForms' bundled catalogs: there is none for BHS, and the
+    Ukrainian one words them differently from our forms. ``lepsite/wtforms_messages.py`` lists
+    them for extraction, so ours are complete.
+    """
+
+    def gettext(self, string: str) -> str:
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        # WTForms fills in the numbers itself (%(min)d, %(max)d), so no formatting here.
+        return get_translations().ungettext(singular, plural, n)
+
+
+SITE_CATALOG = _SiteCatalog()
+
+
 class SiteForm(FlaskForm):
     """Every form of the site inherits this.
 
@@ -35,7 +55,13 @@ class SiteForm(FlaskForm):
     (inline ``validate_<name>`` ones too) do not see it, so none can pass it to a query.
     A text field missing from the request holds ``""``, never ``None``; a multiple choice ``[]``.
     Subclasses that override ``validate`` call ``super().validate()`` before using any value.
+    WTForms' own messages come from the site's catalogs, in the page's language.
     """
+
+    class Meta:
+        def get_translations(self, form):
+            """The site's catalogs, not WTForms' (see ``_SiteCatalog``)."""
+            return SITE_CATALOG
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         """Fill the fields, then give absent text and multiple choices an empty value."""

@@ -39,7 +39,7 @@ def test_every_response_carries_the_security_headers(client, method, path):
     assert headers["X-Content-Type-Options"] == "nosniff"
     # Private pages (forms, status pages, the admin) send no Referer at all: their addresses
     # can hold an applicant's key, and no click may carry it into another server's log.
-    private = path.startswith(("/admin/", "/bs/apply", "/en/apply"))
+    private = path.startswith(("/admin/", "/en/apply/"))
     expected = "no-referrer" if private else "strict-origin-when-cross-origin"
     assert headers["Referrer-Policy"] == expected
     assert headers["X-Frame-Options"] == "DENY"
@@ -185,3 +185,12 @@ def test_numbers_too_large_for_the_database_are_not_a_500(
     sign_in(client, "admin@example.org")
     data = {"csrf_token": csrf_token(client, "/admin/")} if method == "POST" else None
     assert client.open(path, method=method, data=data).status_code == expected
+
+
+def test_the_form_may_be_indexed_but_not_cached(client):
+    response = client.get("/bs/apply")
+    assert "X-Robots-Tag" not in response.headers
+    assert 'name="robots"' not in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    status = client.get("/en/apply/status/" + "x" * 43)
+    assert status.headers["X-Robots-Tag"] == "noindex"

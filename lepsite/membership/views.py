@@ -30,8 +30,15 @@ def _apply_limit() -> str:
     return current_app.config["APPLY_RATE_LIMIT"]
 
 
-# Status pages hold personal data behind a secret link.
-bp.after_request(keep_private)
+@bp.after_request
+def keep_status_pages_private(response):
+    """Status pages hold personal data behind a secret link: private, never indexed. The form
+    is a public entry point that search engines may list, but its page carries a one-time
+    CSRF token and key, so no cache keeps it."""
+    if request.endpoint == "membership.apply":
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return keep_private(response)
 
 
 @bp.app_context_processor
