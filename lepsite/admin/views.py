@@ -138,7 +138,7 @@ def _application_page(item, form: ActionForm, code: int = 200):
         reroute_form = RerouteForm(formdata=None, partnership=item.partnership_key)
         reroute_form.partnership.choices = [
             SelectChoice(key, title) for key, title in _partnership_choices(g.admin_lang)
-        ] + [SelectChoice(NO_PARTNERSHIP, _("Not sure"))]
+        ] + [SelectChoice(NO_PARTNERSHIP, _("No partnership chosen"))]
     return render_template(
         "admin/application.html",
         application=item,

@@ -5,8 +5,9 @@ from flask_babel import lazy_gettext as _l
 STATUS_LABELS = {
     # i18n: status of a local employment partnership
     "launched": _l("Launched"),
-    # i18n: status of a local employment partnership that is being set up
-    "underway": _l("Being set up"),
+    # i18n: status of a local employment partnership that is being set up or running; the
+    # partnerships page explains it under the same word
+    "underway": _l("Underway"),
     # i18n: status of a local employment partnership
     "completed": _l("Completed"),
 }
