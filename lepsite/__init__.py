@@ -30,6 +30,7 @@ from .config import (
     secure_cookies_by_default,
 )
 from .content import ContentStore
+from .content_cli import content_cli
 from .extensions import babel, csrf, db, limiter, migrate
 from .mail import mail_cli
 from .membership import bp as membership_bp
@@ -94,6 +95,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(accounts.users_cli)
     app.cli.add_command(demo.demo_cli)
     app.cli.add_command(applications_cli)
+    app.cli.add_command(content_cli)
     audit.init_app(app)
     mail.init_app(app)
     input_guard.init_app(app)

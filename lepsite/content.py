@@ -1,6 +1,7 @@
 """The content engine: Markdown pages with YAML front matter, rendered once and held in memory."""
 
 import datetime as dt
+import hashlib
 import re
 import threading
 import time
@@ -19,6 +20,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAV_PLACES = ("main", "footer")
 PARTNERSHIP_STATUSES = ("launched", "underway", "completed")
 COUNTRIES = ("UA", "BA")
+# ``translates:`` in a BHS or Ukrainian page names the version of the English page it follows.
+VERSION_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 # Site sections that are not Markdown pages but may be linked from Markdown.
 APP_LINK_TARGETS = ("", "apply", "news/", "partnerships/")
 
@@ -39,6 +42,8 @@ class Page:
     meta: dict
     source: Path
     links: tuple[str, ...] = field(default=())
+    # A fingerprint of what a reader sees (title, summary, text): translations name it.
+    version: str = ""
 
     @property
     def section(self) -> str:
@@ -54,6 +59,11 @@ class Page:
     def date(self) -> dt.date | None:
         """Publication date (news)."""
         return self.meta.get("date")
+
+    @property
+    def translates(self) -> str:
+        """The version of the English page this translation follows ("" if none is named)."""
+        return str(self.meta.get("translates") or "")
 
     @property
     def nav_title(self) -> str:
@@ -148,11 +158,20 @@ def _validate(path: Path, rel: str, meta: dict, body: str, body_start: int) -> N
             raise _fail(path, 2, "'accepts_applications' must be true or false")
         if not isinstance(meta.get("region"), str):
             raise _fail(path, 2, "a partnership needs a 'region' text")
+    translates = meta.get("translates")
+    if translates is not None and not VERSION_PATTERN.match(str(translates)):
+        raise _fail(path, 2, "'translates' must be the 12-character version of the English page")
     for offset, line in enumerate(body.splitlines()):
         if re.match(r"^#(?!#)\s", line):
             raise _fail(
                 path, body_start + offset, "use '##' headings: the title is the page's only h1"
             )
+
+
+def page_version(title: str, summary: str, body: str) -> str:
+    """What a translator translates, fingerprinted: a change anywhere in it makes a new one."""
+    text = "\n".join((title.strip(), summary.strip(), body.strip().replace("\r\n", "\n")))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def render_file(path: Path, lang: str, rel: str) -> Page:
@@ -172,6 +191,7 @@ def render_file(path: Path, lang: str, rel: str) -> Page:
     except Exception as error:  # Markdown extensions may raise anything
         raise _fail(path, body_start, f"Markdown could not be rendered: {error}") from error
     return Page(
+        version=page_version(meta["title"], meta["summary"], body),
         lang=lang,
         path=rel,
         title=meta["title"].strip(),
@@ -258,6 +278,18 @@ class ContentStore:
         pages = [self.find(lang, p) for p in self.paths()]
         chosen = [page for page in pages if page and page.meta.get("nav") == place]
         return sorted(chosen, key=lambda page: (page.meta["order"], page.path))
+
+    def is_stale(self, page: Page) -> bool:
+        """True for a translation that does not name the current version of its English page."""
+        if page.lang == DEFAULT_LANGUAGE:
+            return False
+        english = self.get(DEFAULT_LANGUAGE, page.path)
+        return english is not None and page.translates != english.version
+
+    def stale_translations(self) -> list[Page]:
+        """Translations older than their English page (or naming no version), by language."""
+        pages = [page for page in self.all_pages() if self.is_stale(page)]
+        return sorted(pages, key=lambda page: (page.lang, page.path))
 
     def broken_links(self) -> list[str]:
         """Site links in any page that lead nowhere, as ``file: link`` lines."""

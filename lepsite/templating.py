@@ -51,6 +51,7 @@ def _common_context() -> dict:
         "main_menu": store.menu(lang, "main"),
         "footer_menu": store.menu(lang, "footer"),
         "page_url": page_url,
+        "is_stale": store.is_stale,
         "site_name": current_app.config["SITE_NAME"],
     }
 
