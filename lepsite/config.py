@@ -64,6 +64,8 @@ def defaults(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": "5 per minute;50 per day",
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "PROXY_COUNT": 0,
+        # The coordinators' reply promise, in working days: pages and mail take it from here.
+        "REPLY_WORKING_DAYS": 10,
         # Rejected and withdrawn applications are anonymised this many days after the decision.
         "RETENTION_DAYS": 365,
         # The site's public address (https://lep.example.org): the one source of absolute links.

@@ -20,3 +20,21 @@ def test_the_partnership_status_uses_the_pages_word(client, lang, word):
     page = client.get(f"/{lang}/partnerships/").get_data(as_text=True)
     assert word in page
     assert "Being set up" not in page and "U pripremi" not in page
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "words"),
+    [("en", 10, "within 10 working days"), ("bs", 3, "od 3 radna dana"),
+     ("uk", 1, "протягом 1 робочого дня")],
+)  # fmt: skip
+def test_the_reply_promise_in_mail_comes_from_the_setting(app_factory, lang, days, words):
+    from conftest import csrf_token, valid_application
+
+    app = app_factory(REPLY_WORKING_DAYS=days)
+    client = app.test_client()
+    url = f"/{lang}/apply"
+    client.post(
+        url, data={"csrf_token": csrf_token(client, url), **valid_application(language=lang)}
+    )
+    (confirmation,) = [m for m in outbox(app) if m["To"] == "olena@example.org"]
+    assert words in confirmation.get_content()
