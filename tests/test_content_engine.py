@@ -18,8 +18,17 @@ def test_page_missing_in_the_language_falls_back_to_english_with_a_notice(small_
     assert '<div class="prose" lang="en">' in html
 
 
-def test_page_in_the_language_has_no_notice(small_app):
-    html = small_app.test_client().get("/uk/about").get_data(as_text=True)
+def test_page_in_the_language_has_no_notice(app_factory, small_site, write_content):
+    from lepsite.content import ContentStore
+
+    version = ContentStore(small_site).get("en", "about").version
+    write_content(
+        "uk/about.md",
+        "---\ntitle: Про нас\nsummary: Про нас.\nnav: main\norder: 1\n"
+        f"translates: {version}\n---\nТекст.\n",
+    )
+    html = app_factory(CONTENT_DIR=str(small_site)).test_client().get("/uk/about")
+    html = html.get_data(as_text=True)
     assert "<h1>Про нас</h1>" in html
     assert 'role="note"' not in html
 

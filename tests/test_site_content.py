@@ -108,7 +108,7 @@ def _text_of(path: Path) -> str:
     """The words of a page: without front-matter keys, link targets and addresses."""
     text = path.read_text(encoding="utf-8")
     text = re.sub(
-        r"^(nav|order|date|key|country|status|accepts_applications|period):.*$",
+        r"^(nav|order|date|key|country|status|accepts_applications|period|translates):.*$",
         "",
         text,
         flags=re.MULTILINE,
