@@ -28,35 +28,43 @@ def app_on_silent_redis(app_factory, silent_redis):
     )
 
 
-def test_the_form_and_the_sign_in_stay_fast_and_the_outage_is_logged_once(
-    app_on_silent_redis, make_user, caplog
-):
-    app = app_on_silent_redis
+def slowest_request(app) -> float:
+    """The slowest of four form submissions and four failed sign-ins, in seconds."""
     with app.app_context():
-        from lepsite.accounts import new_user
+        from lepsite.accounts import new_user, user_by_email
         from lepsite.extensions import db
 
-        new_user("kyiv@example.org", "Kyiv", "coordinator", PASSWORD, ["kyiv"])
-        db.session.commit()
+        if user_by_email("kyiv@example.org") is None:  # both apps share the test database
+            new_user("kyiv@example.org", "Kyiv", "coordinator", PASSWORD, ["kyiv"])
+            db.session.commit()
     client = app.test_client()
     slowest = 0.0
+    for number in range(4):
+        token = csrf_token(client, "/en/apply")
+        data = {"csrf_token": token, **valid_application(email=f"a{number}@example.org")}
+        started = time.monotonic()
+        assert client.post("/en/apply", data=data).status_code == 303
+        slowest = max(slowest, time.monotonic() - started)
+    login = app.test_client()
+    for _ in range(4):
+        token = csrf_token(login, "/admin/login")
+        started = time.monotonic()
+        response = login.post(
+            "/admin/login",
+            data={"csrf_token": token, "email": "kyiv@example.org", "password": "nope" * 4},
+        )
+        assert response.status_code == 401
+        slowest = max(slowest, time.monotonic() - started)
+    return slowest
+
+
+def test_the_form_and_the_sign_in_stay_fast_and_the_outage_is_logged_once(
+    app_on_silent_redis, app_factory, caplog
+):
+    # The same requests with no limits at all: what the database and the page cost anyway.
+    baseline = slowest_request(app_factory(RATELIMIT_ENABLED=False))
     with caplog.at_level(logging.WARNING):
-        for number in range(4):
-            token = csrf_token(client, "/en/apply")
-            data = {"csrf_token": token, **valid_application(email=f"a{number}@example.org")}
-            started = time.monotonic()
-            assert client.post("/en/apply", data=data).status_code == 303
-            slowest = max(slowest, time.monotonic() - started)
-        login = app.test_client()
-        for _ in range(4):
-            token = csrf_token(login, "/admin/login")
-            started = time.monotonic()
-            response = login.post(
-                "/admin/login",
-                data={"csrf_token": token, "email": "kyiv@example.org", "password": "nope" * 4},
-            )
-            assert response.status_code == 401
-            slowest = max(slowest, time.monotonic() - started)
-    assert slowest < 0.5, slowest
+        slowest = slowest_request(app_on_silent_redis)
+    assert slowest - baseline < 0.5, (slowest, baseline)
     outage_lines = [r for r in caplog.records if "unreachable" in r.getMessage().lower()]
     assert 1 <= len(outage_lines) <= 2, [r.getMessage() for r in outage_lines]  # one per limiter
