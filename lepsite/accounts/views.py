@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from .. import audit
 from ..extensions import db
 from ..i18n import is_safe_local_path
+from ..models import User
 from ..security import keep_private
 from . import sessions, throttle
 from .forms import LoginForm, PasswordChangeForm
@@ -49,10 +50,9 @@ def _wait_message(verdict: throttle.Verdict) -> str:
     )
 
 
-def _typed_address(email: str) -> str:
+def _typed_address(user: User | None) -> str:
     """What the audit log keeps of a typed e-mail: an account's address, never free text
     (a password typed into the wrong box must not land in the log)."""
-    user = user_by_email(email)
     return user.email if user is not None else ""
 
 
@@ -65,21 +65,21 @@ def login():
     if not form.validate_on_submit():
         return render_template("admin/login.html", form=form), (400 if form.errors else 200)
     email = form.email.data
+    user = user_by_email(email)
     verdict = throttle.check(email)
     if not verdict.allowed:
         audit.record(
-            "login.throttled", email=_typed_address(email), details={"limit": verdict.scope}
+            "login.throttled", email=_typed_address(user), details={"limit": verdict.scope}
         )
         db.session.commit()
         flash(_wait_message(verdict), "error")
         page = render_template("admin/login.html", form=form)
         return page, 429, {"Retry-After": str(verdict.retry_after)}
-    user = user_by_email(email)
     if not check_password(user, form.password.data):
         throttle.failed(email)
         audit.record(
             "login.failure",
-            email=_typed_address(email),
+            email=_typed_address(user),
             details={} if user is not None else {"account": "unknown"},
         )
         db.session.commit()
