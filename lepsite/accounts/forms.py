@@ -5,7 +5,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..forms import SiteForm
-from .passwords import MIN_PASSWORD_LENGTH
+from .strength import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 
 class LoginForm(SiteForm):
@@ -28,7 +28,11 @@ class PasswordChangeForm(SiteForm):
         description=_l("At least 12 characters. A few unrelated words are easy to remember."),
         validators=[
             DataRequired(_l("Enter a new password.")),
-            Length(min=MIN_PASSWORD_LENGTH, max=200, message=_l("Use 12 to 200 characters.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=MAX_PASSWORD_LENGTH,
+                message=_l("Use 12 to 200 characters."),
+            ),
         ],
     )
     confirm = PasswordField(

@@ -4,7 +4,6 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import CoordinatorPartnership, User
-from .strength import MIN_PASSWORD_LENGTH  # noqa: F401 - where the forms and CLI look for it
 
 # Checked against when the e-mail is unknown, so a wrong address takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password", method="scrypt")
