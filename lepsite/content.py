@@ -20,6 +20,7 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 NAV_PLACES = ("main", "footer")
 PARTNERSHIP_STATUSES = ("launched", "underway", "completed")
 COUNTRIES = ("UA", "BA")
+NEWS_DATE_KINDS = ("published", "milestone")
 # ``translates:`` in a BHS or Ukrainian page names the version of the English page it follows.
 VERSION_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 # Site sections that are not Markdown pages but may be linked from Markdown.
@@ -59,6 +60,12 @@ class Page:
     def date(self) -> dt.date | None:
         """Publication date (news)."""
         return self.meta.get("date")
+
+    @property
+    def date_is(self) -> str:
+        """What a news item's date is: ``published`` (the day this site published it) or
+        ``milestone`` (a project's own date, from its source)."""
+        return self.meta.get("date_is", "")
 
     @property
     def translates(self) -> str:
@@ -147,6 +154,9 @@ def _validate(path: Path, rel: str, meta: dict, body: str, body_start: int) -> N
     is_news_item = section == "news" and slug != "index"
     if is_news_item and not isinstance(meta.get("date"), dt.date):
         raise _fail(path, 2, "a news item needs 'date: YYYY-MM-DD'")
+    if is_news_item and meta.get("date_is") not in NEWS_DATE_KINDS:
+        # A reader must be able to tell a report's date from the day a project began.
+        raise _fail(path, 2, f"a news item needs 'date_is: {' or '.join(NEWS_DATE_KINDS)}'")
     if section == "partnerships" and slug != "index":
         if meta.get("key") != slug:
             raise _fail(path, 2, f"'key' must equal the file name ('{slug}')")

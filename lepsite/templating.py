@@ -4,6 +4,7 @@ from flask import Flask, current_app, g, request, url_for
 from flask_babel import format_date, format_datetime, format_number
 
 from .i18n import LANGUAGES, current_language
+from .review_clock import fill_placeholders
 from .site import page_url
 from .urls import absolute, external_url
 
@@ -68,3 +69,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _format_date
     app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium")
     app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["fill_placeholders"] = fill_placeholders

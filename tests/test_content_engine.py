@@ -93,6 +93,13 @@ def test_news_needs_a_date(write_content):
         ContentStore(root)
 
 
+def test_news_says_what_its_date_is(write_content):
+    """A reader must tell the day a report was published from a project's own date."""
+    root = write_content("en/news/x.md", "---\ntitle: A\nsummary: B\ndate: 2026-01-01\n---\n")
+    with pytest.raises(ContentError, match="date_is"):
+        ContentStore(root)
+
+
 def test_partnership_front_matter_is_checked(write_content):
     text = (
         "---\ntitle: A\nsummary: B\nkey: other\ncountry: UA\nregion: R\n"

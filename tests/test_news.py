@@ -13,11 +13,12 @@ def news_app(app_factory, small_site, write_content):
         write_content(
             f"en/news/item-{day}.md",
             f"---\ntitle: Item {day}\nsummary: About <{day}> & more\n"
-            f"date: 2026-01-{day:02d}\n---\nBody {day}.\n",
+            f"date: 2026-01-{day:02d}\ndate_is: published\n---\nBody {day}.\n",
         )
     write_content(
         "uk/news/item-12.md",
-        "---\ntitle: Новина 12\nsummary: Коротко\ndate: 2026-01-12\n---\nТекст.\n",
+        "---\ntitle: Новина 12\nsummary: Коротко\ndate: 2026-01-12\ndate_is: published\n"
+        "---\nТекст.\n",
     )
     return app_factory(CONTENT_DIR=str(small_site), NEWS_PER_PAGE=5)
 
