@@ -1,6 +1,6 @@
 """What every template needs: languages, alternates, menus, date formatting."""
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, format_number
 
 from .i18n import LANGUAGES, current_language
@@ -12,12 +12,17 @@ from .urls import absolute, external_url
 def _same_page_in(lang: str) -> str:
     """This page's URL in another language (home where the page has no language)."""
     if request.endpoint and request.url_rule and "lang" in request.url_rule.arguments:
-        return url_for(request.endpoint, lang=lang, **(request.view_args or {}))
+        # A search keeps its words in the other language too.
+        query = request.args.get("q", "") if request.endpoint == "search.search" else ""
+        extra = {"q": query} if query else {}
+        return url_for(request.endpoint, lang=lang, **(request.view_args or {}), **extra)
     return url_for("public.home", lang=lang)
 
 
 def _switcher_links() -> list[dict]:
     """One entry per language: its name in itself and the link that remembers the choice."""
+    if not has_request_context():  # mail rendered by a command (cron) has no page to switch
+        return []
     here = current_language()
     # A page whose address is a secret (a status link) links straight to its other languages:
     # through /<lang>/language?next=… the secret would sit in a query string in access logs.
