@@ -8,9 +8,10 @@ proxy's address, default loopback). The app itself reads ``X-Forwarded-*`` throu
 
 import logging
 import os
-import re
 
 from gunicorn.glogging import Logger
+
+from lepsite.log_redaction import redact
 
 bind = os.environ.get("LEPSITE_BIND", "127.0.0.1:8000")
 
@@ -51,18 +52,17 @@ forwarded_allow_ips = os.environ.get("LEPSITE_FORWARDED_ALLOW_IPS", "127.0.0.1,:
 accesslog = "-"
 errorlog = "-"
 
-# An applicant's status link is their only key to the application: keep it out of the logs.
-_STATUS_TOKEN = re.compile(r"(/apply/status/)[^/?\s\"]+")
+# Status, invitation and reset links are keys: keep them out of the logs.
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger, with status tokens cut from the request line, path and referrer."""
+    """Gunicorn's logger, with secret links cut from the request line, path and referrer."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "f", "{referer}i"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = _STATUS_TOKEN.sub(r"\1[token]", atoms[key])
+                atoms[key] = redact(atoms[key])
         return atoms
 
 

@@ -7,7 +7,6 @@ exception class and the line that raised it), so an outage does not flood the lo
 
 import contextlib
 import errno
-import re
 import threading
 import time
 import traceback
@@ -19,6 +18,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from .extensions import db
 from .i18n import LANGUAGES
+from .log_redaction import redact
 
 # Statuses with a page of their own; the rest share the generic one.
 _OWN_PAGES = {400, 404, 413, 429, 500, 503}
@@ -28,8 +28,6 @@ RETRY_AFTER = 30
 TRACEBACK_INTERVAL = 60.0
 
 # Secret links must stay out of the log (as in gunicorn.conf.py's access log).
-_SECRET_IN_PATH = re.compile(r"(/apply/status/|/admin/reset/|/admin/invite/)[^/?\s\"]+")
-
 # A full disk or a read-only file system: the server's fault, and passing.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
@@ -57,7 +55,7 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 def _redacted_path() -> str:
-    return _SECRET_IN_PATH.sub(r"\1[token]", request.path)
+    return redact(request.path)
 
 
 def _summary(error: BaseException) -> str:

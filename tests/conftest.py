@@ -7,12 +7,17 @@ import re
 import socket
 import textwrap
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pyotp
 import pytest
+from sqlalchemy import select
 
 from lepsite import create_app
 from lepsite.accounts import new_user
+from lepsite.accounts.two_factor import TwoFactor
 from lepsite.extensions import db
+from lepsite.models import User, utcnow
 
 
 def pytest_configure(config):
@@ -140,17 +145,74 @@ PASSWORD = "correct horse battery staple"
 
 
 def sign_in(client, email: str, password: str = PASSWORD, next_url: str = ""):
-    """Sign in through the login form, as a browser would; return the response."""
+    """Sign in through the login form, as a browser would; return the last response.
+
+    For a user with two-factor sign-in on, the code step follows, with the code the user's app
+    would show now (see ``enter_code``).
+    """
     url = "/admin/login" + (f"?next={next_url}" if next_url else "")
     data = {"csrf_token": csrf_token(client, "/admin/login"), "email": email, "password": password}
-    return client.post(url, data=data)
+    response = client.post(url, data=data)
+    if response.status_code == 303 and urlsplit(response.location).path == CODE_PAGE:
+        return enter_code(client, email)
+    return response
+
+
+CODE_PAGE = "/admin/login/code"
+
+
+def enrol_two_factor(user_id: int) -> str:
+    """Switch two-factor sign-in on for a user, as a confirmed set-up would; return the key.
+
+    Call inside an app context; commits.
+    """
+    secret = pyotp.random_base32()
+    db.session.merge(TwoFactor(user_id=user_id, secret=secret, enabled_at=utcnow()))
+    db.session.commit()
+    return secret
+
+
+def current_code(app, email: str) -> str:
+    """The code the user's authenticator app shows now.
+
+    Test shortcut: the user's last accepted time step is forgotten first, so that a test may
+    sign the same user in twice within one 30-second step. The replay guard's own tests
+    (test_two_factor.py) compute codes with pyotp and never use this.
+    """
+    with app.app_context():
+        row = db.session.scalar(
+            select(TwoFactor).join(User, User.id == TwoFactor.user_id).where(User.email == email)
+        )
+        assert row is not None and row.enabled_at is not None, f"{email} has no second factor"
+        row.last_step = None
+        db.session.commit()
+        return pyotp.TOTP(row.secret).now()
+
+
+def enter_code(client, email: str):
+    """The second step of sign-in, with the code of the moment (see ``current_code``)."""
+    data = {
+        "csrf_token": csrf_token(client, CODE_PAGE),
+        "code": current_code(client.application, email),
+    }
+    return client.post(CODE_PAGE, data=data)
 
 
 @pytest.fixture
 def make_user(app):
-    """Return a function that creates a user (coordinator by default) and gives back its id."""
+    """Return a function that creates a user (coordinator by default) and gives back its id.
 
-    def make(email="coordinator@example.org", role="coordinator", partnerships=(), **fields):
+    The user has two-factor sign-in on (``sign_in`` enters the codes), since admins and, by
+    default, coordinators must; ``two_factor=False`` makes one without.
+    """
+
+    def make(
+        email="coordinator@example.org",
+        role="coordinator",
+        partnerships=(),
+        two_factor=True,
+        **fields,
+    ):
         with app.app_context():
             user = new_user(
                 email,
@@ -161,6 +223,8 @@ def make_user(app):
                 fields.get("language", "en"),
             )
             db.session.commit()
+            if two_factor:
+                enrol_two_factor(user.id)
             return user.id
 
     return make

@@ -43,3 +43,25 @@ def test_several_workers_with_per_worker_counters_are_refused(tmp_path, storage)
     result = run_gunicorn(tmp_path, LEPSITE_WORKERS="2", **env)
     assert result.returncode != 0
     assert "LEPSITE_RATELIMIT_STORAGE_URI" in result.stdout + result.stderr
+
+
+def test_the_access_log_keeps_every_secret_link_out():
+    """Status, invitation and reset links are keys; the logger cuts the token from each."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", REPO / "gunicorn.conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    token = "s3cret-T0ken_value"
+    for path in (f"/uk/apply/status/{token}", f"/admin/reset/{token}", f"/admin/invite/{token}"):
+        logger = conf.RedactingLogger.__new__(conf.RedactingLogger)
+        line = f"GET {path}?x=1 HTTP/1.1"
+        atoms = {"r": line, "U": path, "f": f"https://lep.example.org{path}", "{referer}i": "-"}
+        original = conf.Logger.atoms
+        conf.Logger.atoms = lambda self, *args, atoms=atoms: dict(atoms)
+        try:
+            redacted = logger.atoms(None, None, {}, None)
+        finally:
+            conf.Logger.atoms = original
+        assert token not in "".join(redacted.values())
+        assert "[token]" in redacted["U"]

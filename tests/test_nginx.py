@@ -168,12 +168,14 @@ def test_plain_http_goes_to_the_sites_own_address(proxy):
     assert f"Location: https://{NAME}/en/about?x=1" in head
 
 
-def test_private_paths_keep_queries_referers_and_status_links_out_of_the_log(proxy):
+def test_private_paths_keep_queries_referers_and_secret_links_out_of_the_log(proxy):
     referer = f"Referer: https://{NAME}/en/apply/status/{TOKEN}\r\n"
     request(proxy["https"], NAME, "/admin/login?next=/admin/applications/", NAME, referer)
     request(proxy["https"], NAME, f"/en/language?next=/en/apply/status/{TOKEN}", NAME, referer)
     request(proxy["https"], NAME, "/en/apply", NAME, referer)
     request(proxy["https"], NAME, f"/en/apply/status/{TOKEN}", NAME)
+    request(proxy["https"], NAME, f"/admin/reset/{TOKEN}", NAME)
+    request(proxy["https"], NAME, f"/admin/invite/{TOKEN}", NAME)
     request(proxy["https"], NAME, "/en/about", NAME, "Referer: https://example.org/\r\n")
     log = (proxy["root"] / "access.log").read_text()
     assert '"GET /admin/login HTTP/1.1" 200' in log

@@ -166,6 +166,8 @@ def servers(tmp_path_factory):
             LEPSITE_LOGIN_RATE_LIMIT="3 per minute",
             LEPSITE_APPLY_RATE_LIMIT="3 per minute",
             LEPSITE_PROXY_COUNT="1",
+            # These tests sign in with the password alone (tests/test_two_factor.py has codes).
+            LEPSITE_TWO_FACTOR_FOR_COORDINATORS="false",
             # The test speaks plain HTTP to gunicorn; in production nginx holds HTTPS.
             LEPSITE_SESSION_COOKIE_SECURE="false",
             LEPSITE_WORKERS="1",

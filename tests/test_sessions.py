@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from conftest import PASSWORD, csrf_token, sign_in
+from conftest import PASSWORD, csrf_token, enrol_two_factor, sign_in
 from sqlalchemy import func, select
 
 from lepsite.extensions import db
@@ -164,10 +164,12 @@ def test_the_limits_are_settings(app_factory, make_user):
     with app.app_context():
         from lepsite.accounts import new_user
 
-        new_user("short@example.org", "Short", "coordinator", PASSWORD, ["kyiv"])
+        user = new_user("short@example.org", "Short", "coordinator", PASSWORD, ["kyiv"])
         db.session.commit()
+        enrol_two_factor(user.id)
     with time_machine.travel(utcnow(), tick=False) as traveller:
         sign_in(client, "short@example.org")
+        assert signed_in(client)
         traveller.shift(timedelta(minutes=6))
         assert not signed_in(client)
 

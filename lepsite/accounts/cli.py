@@ -1,4 +1,4 @@
-"""``flask users …``: create, deactivate and reset accounts from the server's shell."""
+"""``flask users …``: create, invite, deactivate and reset accounts from the server's shell."""
 
 import sys
 
@@ -9,9 +9,13 @@ from sqlalchemy import select
 
 from .. import audit
 from ..extensions import db
+from ..forms import CONTROL_CHARACTERS
 from ..i18n import LANGUAGES
+from ..mail import send_now
 from ..models import ROLES, User
 from ..public.queries import content_store
+from . import two_factor
+from .invitations import AccountExists, invite, is_pending, live_until
 from .login import user_by_email
 from .operations import LastAdminError, change_account, change_password
 from .passwords import new_user
@@ -45,6 +49,14 @@ def _check_partnerships(keys: tuple[str, ...]) -> None:
         )
 
 
+def _checked_email(email: str) -> str:
+    """The address normalised, or a usage error saying what is wrong with it."""
+    try:
+        return validate_email(email, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise click.UsageError(str(error)) from error
+
+
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -54,10 +66,7 @@ def _check_partnerships(keys: tuple[str, ...]) -> None:
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
 def create(email, name, role, partnerships, language, password_stdin) -> None:
     """Create an account; the password is read from standard input."""
-    try:
-        email = validate_email(email, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise click.UsageError(str(error)) from error
+    email = _checked_email(email)
     if user_by_email(email):
         raise click.UsageError(f"a user with e-mail {email} exists already")
     if role == "coordinator" and not partnerships:
@@ -72,6 +81,32 @@ def create(email, name, role, partnerships, language, password_stdin) -> None:
     )
     db.session.commit()
     click.echo(f"created {role} {email}")
+
+
+@users_cli.command("invite")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--partnership", "partnerships", multiple=True, help="Repeat for several.")
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default="en", show_default=True)
+def invite_command(email, name, role, partnerships, language) -> None:
+    """Mail a person a single-use link to choose their password (as /admin/users/new does)."""
+    email = _checked_email(email)
+    name = " ".join(name.split())
+    if not name or len(name) > 120 or CONTROL_CHARACTERS.search(name):
+        raise click.UsageError("give a name of 1 to 120 characters, without control characters")
+    if role == "coordinator" and not partnerships:
+        raise click.UsageError("a coordinator needs at least one --partnership")
+    _check_partnerships(partnerships)
+    try:
+        user, mail_ids = invite(email, name, role, set(partnerships), language)
+    except AccountExists as error:
+        hint = " (its invitation is pending)" if error.pending else ""
+        raise click.UsageError(f"a user with e-mail {email} exists already{hint}") from error
+    send_now(mail_ids)
+    click.echo(
+        f"invited {role} {email}; the link works until {live_until(user):%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @users_cli.command("deactivate")
@@ -97,10 +132,20 @@ def reset_password(email, password_stdin) -> None:
     click.echo(f"password reset for {user.email}")
 
 
+@users_cli.command("reset-two-factor")
+@click.option("--email", required=True)
+def reset_two_factor(email) -> None:
+    """Remove an account's second factor (a lost phone and lost recovery codes); its sessions
+    end, and it sets two-factor sign-in up again at the next sign-in."""
+    user = _find(email)
+    ended = two_factor.reset(user, actor=None)
+    click.echo(f"two-factor sign-in reset for {user.email}; {ended} session(s) ended")
+
+
 @users_cli.command("list")
 def list_users() -> None:
     """Show every account with its role and partnerships."""
     for user in db.session.scalars(select(User).order_by(User.email)):
         keys = ",".join(sorted(user.partnership_keys)) or "-"
-        state = "active" if user.active else "inactive"
+        state = "invited" if is_pending(user) else "active" if user.active else "inactive"
         click.echo(f"{user.email}\t{user.role}\t{keys}\t{user.language}\t{state}")

@@ -151,3 +151,82 @@ def succeeded(email: str) -> None:
             continue  # one good password does not clear what an address tried elsewhere
         for item in items:
             _call("clear", item, scope, key)
+
+
+# ---------------------------------------------------------------- second-factor codes
+
+# Guesses at a second-factor code (at sign-in, or to confirm a change at /admin/security).
+# Six digits with a window of three steps: 20 guesses a day find a code with odds of 1 in 16,000
+# a day. A trusted browser has a budget of its own, as for passwords, so a thief who knows the
+# password cannot lock the owner out by guessing codes.
+CODE_LIMIT = "5 per 5 minutes;10 per hour;20 per day"
+
+
+def _code_limits(user) -> list[tuple[str, str, list[RateLimitItem]]]:
+    """(scope, key, limits) for code guesses on this account from this browser."""
+    device = trusted_device(user.email)
+    if device:
+        return [("code-device", device, parse_many(CODE_LIMIT))]
+    return [("code", f"user-{user.id}", parse_many(CODE_LIMIT))]
+
+
+def check_code(user) -> Verdict:
+    """May this request check a second-factor code (or a re-entered password) for ``user``?"""
+    if not _enabled():
+        return Verdict(True)
+    now = time.time()
+    for scope, key, items in _code_limits(user):
+        for item in items:
+            if not _call("test", item, scope, key):
+                stats = _call("get_window_stats", item, scope, key)
+                return Verdict(False, max(1, math.ceil(stats.reset_time - now)), scope)
+    return Verdict(True)
+
+
+def code_failed(user) -> None:
+    """Count a wrong or replayed code against the account (or this browser)."""
+    if not _enabled():
+        return
+    for scope, key, items in _code_limits(user):
+        for item in items:
+            _call("hit", item, scope, key)
+
+
+def code_succeeded(user) -> None:
+    """A good code: the wrong ones before it are forgiven."""
+    if not _enabled():
+        return
+    for scope, key, items in _code_limits(user):
+        for item in items:
+            _call("clear", item, scope, key)
+
+
+# ---------------------------------------------------------------- password-reset requests
+#
+# Every request for a reset mail counts, whatever the address typed: per client address
+# (``RESET_RATE_LIMIT``), so one address cannot mail many accounts, and per typed e-mail
+# (``RESET_ACCOUNT_RATE_LIMIT``), so no one can flood a person's mailbox from many addresses.
+# Keyed by what was typed, an unknown address is limited exactly like a real one.
+
+
+def _reset_limits(email: str) -> list[tuple[str, str, str, list[RateLimitItem]]]:
+    config = current_app.config
+    return [
+        ("address", "reset-address", request.remote_addr or "",
+         parse_many(config["RESET_RATE_LIMIT"])),
+        ("account", "reset-account", _email_key(email),
+         parse_many(config["RESET_ACCOUNT_RATE_LIMIT"])),
+    ]  # fmt: skip
+
+
+def reset_requested(email: str) -> Verdict:
+    """Count a request for a reset mail to ``email``; say whether it may be answered now."""
+    if not _enabled():
+        return Verdict(True)
+    now = time.time()
+    for name, scope, key, items in _reset_limits(email):
+        for item in items:
+            if not _call("hit", item, scope, key):
+                stats = _call("get_window_stats", item, scope, key)
+                return Verdict(False, max(1, math.ceil(stats.reset_time - now)), name)
+    return Verdict(True)

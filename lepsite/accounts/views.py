@@ -1,4 +1,7 @@
-"""Sign in, sign out, change password, and one's own sessions."""
+"""Sign in (the password step), sign out, change password, and ending one's own sessions.
+
+The security page and the two-factor steps are in ``two_factor_views``.
+"""
 
 from flask import (
     Blueprint,
@@ -19,7 +22,7 @@ from ..extensions import db
 from ..i18n import is_safe_local_path
 from ..models import User
 from ..security import keep_private
-from . import sessions, throttle
+from . import sessions, throttle, two_factor
 from .forms import LoginForm, PasswordChangeForm
 from .login import use_account_language, user_by_email
 from .operations import change_password
@@ -41,7 +44,8 @@ def safe_next(target: str | None) -> str:
     return url_for("admin.dashboard")
 
 
-def _wait_message(verdict: throttle.Verdict) -> str:
+def wait_message(verdict: throttle.Verdict) -> str:
+    """The wait message for a throttled attempt, in whole minutes rounded up."""
     minutes = max(1, -(-verdict.retry_after // 60))
     return ngettext(
         "Too many attempts. Try again in %(num)d minute.",
@@ -72,7 +76,7 @@ def login():
             "login.throttled", email=_typed_address(user), details={"limit": verdict.scope}
         )
         db.session.commit()
-        flash(_wait_message(verdict), "error")
+        flash(wait_message(verdict), "error")
         page = render_template("admin/login.html", form=form)
         return page, 429, {"Retry-After": str(verdict.retry_after)}
     if not check_password(user, form.password.data):
@@ -86,10 +90,22 @@ def login():
         flash(_("The e-mail address or password is not right."), "error")
         return render_template("admin/login.html", form=form), 401
     throttle.succeeded(email)
+    if two_factor.is_enabled(user):
+        # Not signed in yet: the code page finishes the sign-in.
+        two_factor.begin_sign_in(user, request.args.get("next"))
+        return redirect(url_for(".login_code"), code=303)
+    return finish_sign_in(user, request.args.get("next"))
+
+
+def finish_sign_in(user: User, next_url: str | None, second_factor: str = ""):
+    """Start the user's session, audited, and send them on: to the two-factor set-up first if
+    they must have it and do not."""
     sessions.start(user)
-    audit.record("login.success", actor=user, subject=f"user:{user.id}")
+    details = {"second_factor": second_factor} if second_factor else {}
+    audit.record("login.success", actor=user, subject=f"user:{user.id}", details=details)
     db.session.commit()
-    response = redirect(safe_next(request.args.get("next")), code=303)
+    target = url_for(".security") if two_factor.needs_set_up(user) else safe_next(next_url)
+    response = redirect(target, code=303)
     response.set_cookie(
         throttle.DEVICE_COOKIE,
         throttle.device_cookie(user.email),
@@ -125,7 +141,7 @@ def change_password_page():
         if not verdict.allowed:
             audit.record("login.throttled", actor=user, details={"limit": verdict.scope})
             db.session.commit()
-            form.current_password.errors.append(_wait_message(verdict))
+            form.current_password.errors.append(wait_message(verdict))
             code = 429
         elif not check_password(user, form.current_password.data):
             throttle.failed(user.email)
@@ -143,31 +159,6 @@ def change_password_page():
     if form.errors and code == 200:
         code = 400
     return render_template("admin/password.html", form=form), code
-
-
-@bp.route("/security")
-@login_required
-def security():
-    """The user's signed-in sessions, with a way to end any of them."""
-    idle, hours = (
-        current_app.config["SESSION_IDLE_MINUTES"],
-        current_app.config["SESSION_MAX_HOURS"],
-    )
-    return render_template(
-        "admin/security.html",
-        session_limits=_(
-            "A session ends when you sign out, %(idle)s, and %(lifetime)s.",
-            idle=ngettext(
-                "after %(num)d minute without use", "after %(num)d minutes without use", idle
-            ),
-            lifetime=ngettext(
-                "%(num)d hour after signing in", "%(num)d hours after signing in", hours
-            ),
-        ),
-        sessions=sessions.live_sessions(current_user),
-        is_current=sessions.is_current,
-        describe=sessions.describe_browser,
-    )
 
 
 @bp.route("/security/sessions/<int:session_id>/end", methods=["POST"])

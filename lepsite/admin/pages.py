@@ -8,7 +8,7 @@ a 404 for anyone else) is written once.
 from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 
-from ..accounts import use_account_language
+from ..accounts.login import use_account_language
 from ..security import keep_private
 
 # Far beyond any real list; a larger number would overflow the database's OFFSET.

@@ -18,6 +18,8 @@ from lepsite import create_app
 from lepsite.accounts import new_user
 from lepsite.extensions import db
 
+from .helpers import enrol_everyone, enter_code
+
 CHROMIUM = os.environ.get("LEPSITE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -87,6 +89,7 @@ def live_site(tmp_path_factory):
         for email, name, role, keys, language in ACCOUNTS.values():
             new_user(email, name, role, PASSWORD, keys, language)
         db.session.commit()
+    enrol_everyone(app)  # admins (and by default coordinators) must use two-factor sign-in
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -195,6 +198,7 @@ def sign_in(page, live_site):
         tab.fill("#email", live_site.account(name))
         tab.fill("#password", PASSWORD)
         tab.locator("form button[type=submit]").click()
+        enter_code(tab, live_site, live_site.account(name))
         tab.wait_for_url("**/admin/")
         return tab
 

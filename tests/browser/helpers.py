@@ -2,6 +2,17 @@
 
 import re
 
+import pyotp
+from conftest import current_code, enrol_two_factor
+from sqlalchemy import select
+
+from lepsite.accounts import new_user
+from lepsite.accounts.two_factor import TwoFactor
+from lepsite.extensions import db
+from lepsite.models import User
+
+PASSWORD = "correct horse battery staple"
+
 
 def fill_application(page, organisation: str, partnership: str, language: str) -> None:
     """Fill every required field of the application form as a person would."""
@@ -34,3 +45,36 @@ def submit_application(page, lang: str, organisation: str, partnership: str) -> 
     page.wait_for_url(re.compile(r"/apply/status/[A-Za-z0-9_-]{43}$"))
     assert organisation in page.locator("main").inner_text()
     return page.url
+
+
+def enrol_everyone(app) -> None:
+    """Switch two-factor sign-in on for every account, as if each had set it up."""
+    with app.app_context():
+        for user_id in db.session.scalars(select(User.id)).all():
+            enrol_two_factor(user_id)
+
+
+def enter_code(page, live_site, email: str) -> None:
+    """The code step of sign-in, with the code the account's app shows now.
+
+    The account's last accepted step is forgotten first (``conftest.current_code``), a test
+    shortcut so the same account may sign in twice within 30 seconds; replay tests type codes
+    themselves.
+    """
+    page.wait_for_url("**/admin/login/code")
+    page.fill("#code", current_code(live_site.app, email))
+    page.locator("main form button[type=submit]").click()
+
+
+def new_account(live_site, email: str, role: str = "admin", language: str = "en") -> int:
+    """An account without a second factor yet (its first sign-in leads to the set-up)."""
+    with live_site.app.app_context():
+        user = new_user(email, email.split("@")[0].title(), role, PASSWORD, (), language)
+        db.session.commit()
+        return user.id
+
+
+def pending_code(live_site, user_id: int) -> str:
+    """The code for the key the set-up page shows, as the app would after scanning it."""
+    with live_site.app.app_context():
+        return pyotp.TOTP(db.session.get(TwoFactor, user_id).secret).now()

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from conftest import current_code
 from playwright.sync_api import expect
 
 from .helpers import submit_application
@@ -99,6 +100,9 @@ def test_a_coordinator_reviews_with_the_keyboard_only(page, live_site):
     page.goto("/admin/login")
     type_into(page, "#email", live_site.account("kyiv"))
     type_into(page, "#password", "correct horse battery staple")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/admin/login/code")
+    type_into(page, "#code", current_code(live_site.app, live_site.account("kyiv")))
     page.keyboard.press("Enter")
     page.wait_for_url("**/admin/")
     page.goto("/admin/applications/?state=submitted")
