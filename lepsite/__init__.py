@@ -15,6 +15,7 @@ from . import (
     i18n,
     input_guard,
     mail,
+    search,
     security,
     site,
     static_files,
@@ -27,6 +28,7 @@ from .config import (
     defaults,
     ensure_base_url,
     ensure_secret_key,
+    ensure_time_zone,
     secure_cookies_by_default,
 )
 from .content import ContentStore
@@ -59,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     ensure_secret_key(app)
     ensure_base_url(app)
     secure_cookies_by_default(app)
+    ensure_time_zone(app)
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(
         i18n.compile_catalogs(
@@ -86,6 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     i18n.init_app(app)
     app.register_blueprint(public_bp)
+    search.init_app(app)  # indexes the pages loaded above; serves /<lang>/search
     app.register_blueprint(membership_bp)
     app.register_blueprint(accounts.bp)
     app.register_blueprint(admin_bp)

@@ -54,6 +54,9 @@ def defaults(instance_path: str) -> dict:
         "MAIL_DEFAULT_SENDER": "lep@localhost",
         "MAIL_TIMEOUT": 10,
         "MAIL_OUTBOX_DIR": str(instance / "outbox"),
+        # Where replies go (the Reply-To of every message), e.g. the team's shared mailbox; the
+        # privacy notice invites applicants to reply. None: no Reply-To header.
+        "MAIL_REPLY_TO": None,
         # Rate limits per client address; point the storage at Redis to share it between servers.
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": "memory://",
@@ -61,11 +64,21 @@ def defaults(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
         "RATELIMIT_HEADERS_ENABLED": False,
         "APPLY_RATE_LIMIT": "5 per minute;30 per day",
+        # Requests to have one's status links mailed again, per client address and per address
+        # typed (so no one can flood a mailbox from many addresses).
+        "STATUS_LINKS_RATE_LIMIT": "5 per 15 minutes;20 per day",
+        "STATUS_LINKS_EMAIL_RATE_LIMIT": "3 per hour;6 per day",
         "LOGIN_RATE_LIMIT": "5 per minute;50 per day",
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "PROXY_COUNT": 0,
         # The coordinators' reply promise, in working days: pages and mail take it from here.
         "REPLY_WORKING_DAYS": 10,
+        # The zone of the site's day: when an application counts as received, what "today" is
+        # for `flask applications remind`. The western one of the partnerships' two zones, so a
+        # reply-by date is never later than either country's reading (lepsite.review_clock).
+        "TIME_ZONE": "Europe/Sarajevo",
+        # Days an applicant has to answer a question: reminded halfway, then closed as lapsed.
+        "INFO_REQUEST_LAPSE_DAYS": 30,
         # Rejected and withdrawn applications are anonymised this many days after the decision.
         "RETENTION_DAYS": 365,
         # The site's public address (https://lep.example.org): the one source of absolute links.
@@ -78,6 +91,14 @@ def defaults(instance_path: str) -> dict:
         "LOGIN_ACCOUNT_RATE_LIMIT": "5 per 5 minutes;10 per hour;20 per day",
         # Audit entries older than this are removed by ``flask audit prune``.
         "AUDIT_RETENTION_DAYS": 730,
+        # Mailed links: an invitation works this many hours, a password reset this many minutes.
+        "INVITATION_HOURS": 72,
+        "RESET_MINUTES": 60,
+        # Requests for a reset mail, per client address and per address typed.
+        "RESET_RATE_LIMIT": "5 per 15 minutes;20 per day",
+        "RESET_ACCOUNT_RATE_LIMIT": "3 per hour;6 per day",
+        # Two-factor sign-in is required for admins always, and for coordinators while this is on.
+        "TWO_FACTOR_FOR_COORDINATORS": True,
     }
 
 
@@ -144,6 +165,16 @@ def parse_base_url(value: object) -> str:
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{port}"
     return f"{scheme}://{host}"
+
+
+def ensure_time_zone(app: Flask) -> None:
+    """Refuse to start with a ``TIME_ZONE`` that names no zone (every due date needs it)."""
+    from .review_clock.dates import check_time_zone
+
+    try:
+        check_time_zone(app.config.get("TIME_ZONE"))
+    except ValueError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 def ensure_base_url(app: Flask) -> None:

@@ -24,7 +24,7 @@ NEWS_DATE_KINDS = ("published", "milestone")
 # ``translates:`` in a BHS or Ukrainian page names the version of the English page it follows.
 VERSION_PATTERN = re.compile(r"^[0-9a-f]{12}$")
 # Site sections that are not Markdown pages but may be linked from Markdown.
-APP_LINK_TARGETS = ("", "apply", "news/", "partnerships/")
+APP_LINK_TARGETS = ("", "apply", "apply/status", "search", "news/", "partnerships/")
 
 
 class ContentError(Exception):

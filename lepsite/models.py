@@ -1,10 +1,11 @@
 """The stored records: accounts, membership applications with their history, queued mail."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,9 +21,23 @@ from .extensions import db
 
 ROLES = ("admin", "coordinator")
 
-# The life of an application; the review workflow moves it along.
-STATES = ("submitted", "in_review", "info_requested", "approved", "rejected", "withdrawn")
+# The life of an application; the review workflow moves it along. "lapsed": closed by the daily
+# run after the applicant left a question unanswered (see lepsite.review_clock).
+STATES = (
+    "submitted",
+    "in_review",
+    "info_requested",
+    "approved",
+    "rejected",
+    "withdrawn",
+    "lapsed",
+)
 OPEN_STATES = ("submitted", "in_review", "info_requested")
+# The open rows of the lists, as SQL: the partial indexes' condition, word for word what the
+# list's query says (SQLite uses a partial index only for the very same terms).
+OPEN_CONDITION = (
+    "state IN (" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ") AND anonymised_at IS NULL"
+)
 
 # "Not sure" on the form: the admins route it.
 NO_PARTNERSHIP = "not_sure"
@@ -85,6 +101,18 @@ class CoordinatorPartnership(db.Model):
         return f"<CoordinatorPartnership {self.user_id} {self.partnership_key}>"
 
 
+def _reply_by(context) -> date:
+    """The new row's reply-by date, from its own ``created_at`` (see review_clock.due_date).
+
+    A column default, so every way of adding applications sets it (the form, bulk inserts of
+    demo data). ``created_at`` is declared before ``due_on``, so its own default is already in
+    the row's parameters here.
+    """
+    from .review_clock.dates import due_date  # the review clock imports these models
+
+    return due_date(context.get_current_parameters().get("created_at") or utcnow())
+
+
 class Application(db.Model):
     """One organisation's request to join a partnership, as typed on the form."""
 
@@ -102,6 +130,26 @@ class Application(db.Model):
             "created_at",
         ),
         Index("ix_applications_partnership_created", "partnership_key", "created_at"),
+        # "Reply due soonest" lists open applications (admin.queries.Filters). PostgreSQL
+        # reads them in that order from the two partial indexes (the list's query names the
+        # same condition, OPEN_CONDITION). SQLite, without statistics, prefers an index that
+        # starts with the state: from this one it takes each state's first rows in due order.
+        Index("ix_applications_state_due", "state", "anonymised_at", "due_on"),
+        Index(
+            "ix_applications_open_due",
+            "due_on",
+            "id",
+            sqlite_where=text(OPEN_CONDITION),
+            postgresql_where=text(OPEN_CONDITION),
+        ),
+        Index(
+            "ix_applications_open_partnership_due",
+            "partnership_key",
+            "due_on",
+            "id",
+            sqlite_where=text(OPEN_CONDITION),
+            postgresql_where=text(OPEN_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,7 +180,16 @@ class Application(db.Model):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The reply-by date: received + REPLY_WORKING_DAYS working days, in the site's time zone.
+    # After created_at on purpose (its default reads created_at).
+    due_on: Mapped[date] = mapped_column(Date, default=_reply_by)
+    # The coordinator (or admin) who took it: "assigned to me", shown to the others.
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id], lazy="selectin")
     events: Mapped[list["ApplicationEvent"]] = relationship(
         back_populates="application",
         cascade="all, delete-orphan",

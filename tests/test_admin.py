@@ -292,11 +292,7 @@ def test_password_change_needs_the_current_one_and_ends_old_sessions(app, client
     make_user("kyiv@example.org", partnerships=["kyiv"])
     login("kyiv@example.org")
     other_browser = app.test_client()
-    token = csrf_token(other_browser, "/admin/login")
-    other_browser.post(
-        "/admin/login",
-        data={"csrf_token": token, "email": "kyiv@example.org", "password": PASSWORD},
-    )
+    sign_in(other_browser, "kyiv@example.org")
     assert other_browser.get("/admin/").status_code == 200
     form = {
         "csrf_token": csrf_token(client, "/admin/password"),

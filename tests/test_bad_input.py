@@ -7,6 +7,7 @@ broken. On PostgreSQL a NUL that reaches a query is a 500, so run this file ther
 
 import importlib
 import pkgutil
+from datetime import timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
@@ -15,9 +16,10 @@ from conftest import PASSWORD, csrf_token, sign_in
 from flask_wtf import FlaskForm
 from sqlalchemy import select, update
 
+from lepsite.accounts import invitations, tokens
 from lepsite.extensions import db
 from lepsite.forms import SiteForm
-from lepsite.models import Application, OutgoingMail, utcnow
+from lepsite.models import Application, OutgoingMail, User, utcnow
 
 MESSAGE = "Remove the invisible control characters from this field."
 TRANSLATED = {
@@ -32,15 +34,31 @@ FORM_PAGES = {
     "membership.apply": ("visitor", "/en/apply"),
     "membership.answer": ("visitor", "/en/apply/status/{token}"),
     "membership.withdraw": ("visitor", "/en/apply/status/{token}"),
+    "membership.correct": ("visitor", "/en/apply/status/{token}/correct"),
+    "membership.status_links": ("visitor", "/en/apply/status"),
     "accounts.login": ("visitor", "/admin/login"),
     "accounts.logout": ("admin", "/admin/"),
     "accounts.change_password": ("admin", "/admin/password"),
     "accounts.end_session": ("admin", "/admin/security"),
     "accounts.end_other_sessions": ("admin", "/admin/security"),
     "accounts.end_all_sessions": ("admin", "/admin/security"),
+    "accounts.login_code": ("pending", "/admin/login/code"),
+    "accounts.two_factor_confirm": ("setting_up", "/admin/security"),
+    "accounts.two_factor_recovery_codes": ("admin", "/admin/security"),
+    "accounts.two_factor_disable": ("admin", "/admin/security"),
+    "accounts.reset_two_factor": ("admin", "/admin/users/{coordinator}"),
     "admin.act": ("admin", "/admin/applications/{submitted}"),
     "admin.reroute": ("admin", "/admin/applications/{submitted}"),
+    "admin.take": ("admin", "/admin/applications/{submitted}"),
+    "admin.release": ("admin", "/admin/applications/{waiting}"),
+    "admin.bulk": ("admin", "/admin/applications/"),
     "admin.user": ("admin", "/admin/users/{coordinator}"),
+    "admin.invite_user": ("admin", "/admin/users/new"),
+    "admin.resend_invitation": ("admin", "/admin/users/{invited}"),
+    "admin.revoke_invitation": ("admin", "/admin/users/{invited}"),
+    "accounts.request_reset": ("visitor", "/admin/reset"),
+    "accounts.reset_password": ("visitor", "/admin/reset/{reset_token}"),
+    "accounts.accept_invitation": ("visitor", "/admin/invite/{invite_token}"),
     "mail.retry": ("admin", "/admin/mail/failed"),
     "mail.retry_all": ("admin", "/admin/mail/failed"),
 }
@@ -133,13 +151,29 @@ def site(app, client, apply, make_user):
     csrf = next(field["value"] for field in form["fields"] if field["name"] == "csrf_token")
     asked = admin.post(f"{page}/request_info", data={"csrf_token": csrf, "note": "How many?"})
     assert asked.status_code == 303
+    assert admin.post(f"{page}/take", data={"csrf_token": csrf}).status_code == 303  # releasable
     values = {
         "submitted": ids["Submitted Org"],
         "waiting": ids["Waiting Org"],
         "token": token,
         "coordinator": coordinator,
     }
-    return {"clients": {"visitor": client, "admin": admin}, "values": values}
+    # A pending invitation, and a live link of each kind.
+    with app.app_context():
+        invited, _ids = invitations.invite("new@example.org", "New", "admin", set(), "en")
+        values["invite_token"] = tokens.issue(invited, "invite", timedelta(hours=1))
+        kyiv = db.session.get(User, coordinator)
+        values["reset_token"] = tokens.issue(kyiv, "reset", timedelta(hours=1))
+        values["invited"] = invited.id
+        db.session.commit()
+    # Between the password and the code; and an admin who has yet to set up two-factor sign-in.
+    pending, setting_up = app.test_client(), app.test_client()
+    password_step = {"csrf_token": csrf_token(pending, "/admin/login"), "password": PASSWORD}
+    pending.post("/admin/login", data={**password_step, "email": "kyiv@example.org"})
+    make_user("new-admin@example.org", role="admin", two_factor=False)
+    assert sign_in(setting_up, "new-admin@example.org").location == "/admin/security"
+    clients = {"visitor": client, "admin": admin, "pending": pending, "setting_up": setting_up}
+    return {"clients": clients, "values": values}
 
 
 def targets(app, site, endpoint):

@@ -3,16 +3,32 @@
 from dataclasses import dataclass
 
 from flask import abort
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, bindparam, false, func, or_, select
 
 from ..extensions import db
-from ..models import STATES, Application, User
+from ..models import OPEN_STATES, STATES, Application, User
 
 SORTS = {
     "newest": (Application.created_at.desc(), Application.id.desc()),
     "oldest": (Application.created_at.asc(), Application.id.asc()),
     "name": (Application.organisation_name.asc(), Application.id.asc()),
+    # Reply-by date: it matters for open applications, so this sort shows only those.
+    "due": (Application.due_on.asc(), Application.id.asc()),
 }
+# The state filter's choices: one state, or every open one.
+OPEN = "open"
+STATE_FILTERS = (OPEN, *STATES)
+# Who has taken it: the signed-in user, or no one.
+ASSIGNED_FILTERS = ("me", "none")
+# At most this many applications are handled by one bulk request (a page shows 50).
+BULK_LIMIT = 100
+
+
+def is_open():
+    """Open applications, with the states written into the SQL: then the statement names the
+    same condition as the partial indexes for the due-soonest list, and SQLite uses them."""
+    states = bindparam("open_states", OPEN_STATES, expanding=True, literal_execute=True)
+    return Application.state.in_(states)
 
 
 def visible_to(user: User) -> Select:
@@ -36,20 +52,35 @@ class Filters:
     organisation_type: str = ""
     search: str = ""
     sort: str = "newest"
+    assigned: str = ""
+
+    @staticmethod
+    def default_sort(state: str) -> str:
+        """Open applications come due soonest first; the others newest first."""
+        return "due" if state == OPEN or state in OPEN_STATES else "newest"
 
     @classmethod
     def from_args(cls, args) -> "Filters":
-        sort = args.get("sort", "newest")
+        state = args.get("state", "")
+        state = state if state in STATE_FILTERS else ""
+        sort = args.get("sort", "")
+        sort = sort if sort in SORTS else cls.default_sort(state)
+        if sort == "due" and not state:  # a reply-by date is for open applications
+            state = OPEN
+        assigned = args.get("assigned", "")
         return cls(
-            state=args.get("state", "") if args.get("state", "") in STATES else "",
+            state=state,
             partnership=args.get("partnership", "")[:40],
             organisation_type=args.get("organisation_type", "")[:40],
             search=args.get("q", "").strip()[:100],
-            sort=sort if sort in SORTS else "newest",
+            sort=sort,
+            assigned=assigned if assigned in ASSIGNED_FILTERS else "",
         )
 
     def apply(self, query: Select) -> Select:
-        if self.state:
+        if self.state == OPEN:
+            query = query.where(is_open())
+        elif self.state:
             query = query.where(Application.state == self.state)
         if self.partnership:
             query = query.where(Application.partnership_key == self.partnership)
@@ -74,14 +105,39 @@ class Filters:
             "partnership": self.partnership,
             "organisation_type": self.organisation_type,
             "q": self.search,
-            "sort": self.sort if self.sort != "newest" else "",
+            "sort": self.sort if self.sort != self.default_sort(self.state) else "",
+            "assigned": self.assigned,
         }
         return {key: value for key, value in values.items() if value}
 
 
 def filtered(user: User, filters: Filters) -> Select:
     """The user's applications, filtered and sorted."""
-    return filters.apply(visible_to(user))
+    query = filters.apply(visible_to(user))
+    if filters.assigned == "me":
+        query = query.where(Application.assigned_to_id == user.id)
+    elif filters.assigned == "none":
+        query = query.where(Application.assigned_to_id.is_(None))
+    return query
+
+
+def parse_ids(values: list[str]) -> tuple[list[int], int]:
+    """Application ids sent by the list's checkboxes: the well-formed ones (at most
+    ``BULK_LIMIT``, no repeats), and how many values were left out."""
+    ids: list[int] = []
+    for value in values:
+        if value.isascii() and value.isdigit() and 0 < int(value) < 2**31 and int(value) not in ids:
+            ids.append(int(value))
+    kept = ids[:BULK_LIMIT]
+    return kept, len(values) - len(kept)
+
+
+def selected(user: User, ids: list[int]) -> list[Application]:
+    """Those of ``ids`` the user may see (anyone else's are left out, as if they did not exist)."""
+    if not ids:
+        return []
+    query = visible_to(user).where(Application.id.in_(ids)).order_by(Application.id)
+    return list(db.session.scalars(query))
 
 
 def count_of(query: Select) -> int:

@@ -43,6 +43,10 @@ def as_email(message: OutgoingMail) -> EmailMessage:
     email["From"] = config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
+    if config["MAIL_REPLY_TO"]:
+        # A reply (and a data request the privacy notice invites by reply) reaches people, not
+        # the sending address. On every message: whoever replies, applicant or staff.
+        email["Reply-To"] = config["MAIL_REPLY_TO"]
     email["Date"] = format_datetime(message.created_at)
     # The same on every attempt: a message sent twice (see ``sender``) can be recognised.
     domain = config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]

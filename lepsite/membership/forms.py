@@ -27,7 +27,7 @@ from wtforms.validators import (
 from ..forms import SiteForm
 from ..i18n import LANGUAGES
 from ..models import NO_PARTNERSHIP
-from .labels import NOT_SURE_LABEL, ORGANISATION_TYPES
+from .labels import FIELD_LABELS, NOT_SURE_LABEL, ORGANISATION_TYPES
 
 LONG_TEXT_MAX = 2000
 
@@ -220,6 +220,41 @@ class ApplicationForm(SiteForm):
         values["consent_listing"] = bool(self.consent_listing.data)
         values["partnership_key"] = self.partnership.data
         return values
+
+
+class CorrectionForm(ApplicationForm):
+    """The applicant corrects an open application: the application form's fields and checks,
+    without the partnership (changing it would re-route the application: only admins do),
+    the bots' field and the one-time key (a repeated correction changes nothing anyway)."""
+
+    partnership = None
+    fax_number = None
+    submission_key = None
+
+    def __init__(self, **kwargs):
+        # SiteForm's set-up only: ApplicationForm's prepares the partnership list and key.
+        super(ApplicationForm, self).__init__(**kwargs)
+
+    def corrected_fields(self) -> dict:
+        """The typed values of the correctable fields (``FIELD_LABELS``), as stored."""
+        values = {name: getattr(self, name).data or "" for name in FIELD_LABELS}
+        values["consent_listing"] = bool(self.consent_listing.data)
+        return values
+
+
+class StatusLinksForm(SiteForm):
+    """Ask for the status links of one's applications to be mailed again."""
+
+    email = EmailField(
+        _l("E-mail address"),
+        description=_l("The address you gave in the application."),
+        filters=[single_line],
+        validators=[
+            DataRequired(_l("Enter an e-mail address.")),
+            MaxLength(254),
+            Email(_l("Enter an e-mail address such as name@example.org.")),
+        ],
+    )
 
 
 class WithdrawForm(SiteForm):

@@ -29,6 +29,9 @@ STATE_LABELS = {
     "rejected": _l("Not approved"),
     # i18n: state of a membership application
     "withdrawn": _l("Withdrawn"),
+    # i18n: state of a membership application: closed because the applicant did not answer a
+    # question in time
+    "lapsed": _l("Closed: no answer"),
 }
 
 # What the applicant reads in the history on the status page.
@@ -43,6 +46,31 @@ ACTION_LABELS = {
     "withdrawn": _l("You withdrew the application"),
     "rerouted": _l("Passed to other coordinators"),
     "note": _l("Internal note"),
+    "lapsed": _l("Closed: the question was not answered in time"),
+    # Staff-only steps (the status page leaves them out: see STAFF_ONLY_ACTIONS).
+    "assigned": _l("Taken by a coordinator"),
+    "released": _l("Released for others to take"),
+    "corrected": _l("You corrected the application"),
 }
 
+# History steps only the staff see.
+STAFF_ONLY_ACTIONS = ("note", "assigned", "released")
+
 NOT_SURE_LABEL = _l("Not sure yet: let the coordinators advise")
+
+# The fields an applicant may correct (see operations.correct_application), by short name: the
+# history and the coordinators' mail list what changed under these names.
+FIELD_LABELS = {
+    "organisation_name": _l("Organisation name"),
+    "organisation_type": _l("Type of organisation"),
+    "municipality": _l("Municipality or city"),
+    "website": _l("Website"),
+    "contact_name": _l("Contact person"),
+    "contact_role": _l("Role of the contact person"),
+    "email": _l("E-mail address"),
+    "phone": _l("Phone"),
+    "language": _l("Language"),
+    "contribution": _l("What can your organisation contribute?"),
+    "motivation": _l("Why do you want to join?"),
+    "consent_listing": _l("May be listed publicly"),
+}

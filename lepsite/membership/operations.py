@@ -1,4 +1,5 @@
-"""State changes an applicant causes: submitting, answering, withdrawing.
+"""State changes an applicant causes: submitting, correcting, answering, withdrawing; and
+mailing an applicant their status links again.
 
 Each one records its event, queues its mail in the same transaction and commits; the caller
 then sends the queued mail (see ``lepsite.mail``), so an SMTP outage never loses a change.
@@ -8,12 +9,13 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Collection
+from types import SimpleNamespace
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..mail import queue_mail
+from ..mail import queue_mail, render_mail
 from ..models import (
     NO_PARTNERSHIP,
     Application,
@@ -25,6 +27,7 @@ from ..models import (
 )
 from ..urls import external_url
 from . import queries
+from .labels import FIELD_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +60,9 @@ def route(application: Application) -> list[ApplicationRecipient]:
     return recipients
 
 
-def notify_recipients(application: Application, template: str) -> list[OutgoingMail]:
-    """Queue a message about the application to each routed user, in their own language."""
+def notify_recipients(application: Application, template: str, **context) -> list[OutgoingMail]:
+    """Queue a message about the application to each routed user, in their own language;
+    ``context`` goes to the template."""
     return [
         queue_mail(
             recipient.user.email,
@@ -67,6 +71,7 @@ def notify_recipients(application: Application, template: str) -> list[OutgoingM
             application=application,
             user=recipient.user,
             admin_url=admin_url(application),
+            **context,
         )
         for recipient in application.recipients
         if recipient.user.active
@@ -177,3 +182,87 @@ def answer_question(application: Application, answer: str) -> list[int]:
     mails = notify_recipients(application, "application_answered")
     db.session.commit()
     return [mail.id for mail in mails]
+
+
+# While the coordinators have not started, and while they wait for the applicant's answer.
+CORRECTABLE_STATES = ("submitted", "info_requested")
+
+
+class NotCorrectable(Exception):
+    """The application is in a state the applicant may not correct it in."""
+
+
+def correct_application(application: Application, fields: dict) -> tuple[list[str], list[int]]:
+    """The applicant corrects their application; return the names of the fields that changed
+    and the ids of the mail queued. Commits.
+
+    ``fields`` holds the correctable fields (``FIELD_LABELS``: everything on the form but the
+    partnership, which would re-route the application; admins do that). Only what differs is
+    changed. A correction that changes nothing records nothing and tells no one, so the same
+    form sent twice (a double click) makes one change: the second request waits for the first
+    (``claim``) and then compares with what it stored.
+
+    Each change is a ``corrected`` event whose note names the fields that changed, not their
+    values: the application holds the new ones, and the old ones are what the applicant wanted
+    gone (an old phone number or address kept in the history would outlive the correction for
+    as long as a member's record is kept; retention blanks notes only of closed applications).
+    The routed coordinators are told, each in their language, with a link to the admin page.
+
+    Raises ``NotCorrectable``, with nothing changed, in any other state (a forged or late form),
+    also when the state changed a moment ago.
+    """
+    if not claim(application, CORRECTABLE_STATES):
+        raise NotCorrectable(application.state)
+    db.session.refresh(application)
+    changed = [
+        name
+        for name, value in fields.items()
+        if name in FIELD_LABELS and getattr(application, name) != value
+    ]
+    if not changed:
+        db.session.rollback()
+        return [], []
+    for name in changed:
+        setattr(application, name, fields[name])
+    application.events.append(
+        ApplicationEvent(action="corrected", state=application.state, note=", ".join(changed))
+    )
+    mails = notify_recipients(
+        application, "application_corrected", changed=[FIELD_LABELS[name] for name in changed]
+    )
+    db.session.commit()
+    return changed, [mail.id for mail in mails]
+
+
+def mail_status_links(email: str) -> list[int]:
+    """Mail the status links of every open application made with ``email`` (in any letter
+    case) to that address; return the queued mail's ids. Commits.
+
+    One message, in the language of the newest of those applications: the one the applicant
+    chose for our messages most recently (the person asking may not be the applicant, and the
+    page they ask from tells nothing about the reader). Each link opens in its application's
+    language.
+
+    No open application: nothing is stored or sent and the ids are empty; the caller must not
+    let that show. The message is still rendered, so both cases take the same work short of
+    storing and sending it.
+    """
+    applications = queries.open_applications_by_email(email)
+    if not applications:
+        stand_in = SimpleNamespace(
+            reference="LEP-0000-000000", partnership_key=NO_PARTNERSHIP, language="en"
+        )
+        link = external_url("membership.status", lang="en", token=secrets.token_urlsafe(32))
+        render_mail("status_links", "en", links=[(stand_in, link)])
+        db.session.commit()
+        return []
+    newest = applications[0]
+    message = queue_mail(
+        newest.email,
+        "status_links",
+        newest.language,
+        application=newest,
+        links=[(application, status_url(application)) for application in applications],
+    )
+    db.session.commit()
+    return [message.id]

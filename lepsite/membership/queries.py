@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..models import (
+    OPEN_STATES,
     Application,
     ApplicationEvent,
     CoordinatorPartnership,
@@ -67,9 +68,10 @@ def active_admins() -> list[User]:
     return list(db.session.scalars(query))
 
 
-# The closing decisions: a coordinator's rejection and the applicant's withdrawal.
-CLOSED_STATES = ("rejected", "withdrawn")
-CLOSING_ACTIONS = ("reject", "withdrawn")
+# The closing decisions: a coordinator's rejection, the applicant's withdrawal, and the lapse of
+# an unanswered question (lepsite.review_clock).
+CLOSED_STATES = ("rejected", "withdrawn", "lapsed")
+CLOSING_ACTIONS = ("reject", "withdrawn", "lapsed")
 
 
 def expired_applications(cutoff: datetime) -> list[Application]:
@@ -123,3 +125,17 @@ def mail_about(application: Application) -> list[OutgoingMail]:
         or reference.search(mail.subject)
         or reference.search(mail.body)
     ]
+
+
+def open_applications_by_email(email: str) -> list[Application]:
+    """Open applications made with ``email``, in any letter case, newest first."""
+    query = (
+        select(Application)
+        .where(
+            func.lower(Application.email) == email.strip().lower(),
+            Application.state.in_(OPEN_STATES),
+            Application.anonymised_at.is_(None),
+        )
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    )
+    return list(db.session.scalars(query))

@@ -1,4 +1,8 @@
-"""The membership form and the applicant's private status page."""
+"""The membership form, the applicant's private status page, and the way back to it."""
+
+import hashlib
+import math
+import time
 
 from flask import (
     Blueprint,
@@ -11,17 +15,26 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 
 from .. import errors
+from ..accounts import throttle
 from ..extensions import limiter
 from ..i18n import current_language
 from ..mail import send_now
 from ..models import NO_PARTNERSHIP, OPEN_STATES
 from ..security import keep_private
 from . import operations, queries
-from .forms import ApplicationForm, ReplyForm, WithdrawForm
-from .labels import ACTION_LABELS, NOT_SURE_LABEL, ORGANISATION_TYPES, STATE_LABELS
+from .forms import ApplicationForm, CorrectionForm, ReplyForm, StatusLinksForm, WithdrawForm
+from .labels import (
+    ACTION_LABELS,
+    FIELD_LABELS,
+    NOT_SURE_LABEL,
+    ORGANISATION_TYPES,
+    STATE_LABELS,
+)
 
 bp = Blueprint("membership", __name__, url_prefix="/<lang:lang>/apply")
 
@@ -48,8 +61,14 @@ def membership_labels():
         "organisation_types": ORGANISATION_TYPES,
         "state_labels": STATE_LABELS,
         "action_labels": ACTION_LABELS,
+        "changed_fields": _changed_fields,
         "partnership_name": _partnership_name,
     }
+
+
+def _changed_fields(note: str) -> list[str]:
+    """The names of the fields a ``corrected`` event's note lists, in the page's language."""
+    return [str(FIELD_LABELS.get(name, name)) for name in note.split(", ") if name]
 
 
 def _partnership_name(key: str, lang: str | None = None) -> str:
@@ -121,7 +140,75 @@ def _status_page(application, withdraw_form=None, reply_form=None, code: int = 2
         application=application,
         withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         reply_form=reply_form or ReplyForm(formdata=None),
+        correctable=application.state in operations.CORRECTABLE_STATES,
     ), code
+
+
+# The status links, mailed again: each request counts per client address and per address typed,
+# in the rate limiter's storage (shared by every worker and server; see accounts.throttle).
+# Keyed by what was typed, an address that never applied is limited exactly like one that did.
+
+
+def _status_links_limits(email: str) -> list[tuple[str, str, str]]:
+    """(scope, key, limits) that a request for the links mailed to ``email`` counts against."""
+    config = current_app.config
+    typed = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return [
+        ("status-links-address", request.remote_addr or "", config["STATUS_LINKS_RATE_LIMIT"]),
+        ("status-links-email", typed, config["STATUS_LINKS_EMAIL_RATE_LIMIT"]),
+    ]
+
+
+def _status_links_wait(email: str) -> int:
+    """Count a request for the links mailed to ``email``; 0 if it may be answered, else the
+    seconds to wait."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return 0
+    for scope, key, limits in _status_links_limits(email):
+        for item in parse_many(limits):
+            if not throttle._call("hit", item, scope, key):
+                stats = throttle._call("get_window_stats", item, scope, key)
+                return max(1, math.ceil(stats.reset_time - time.time()))
+    return 0
+
+
+@bp.route("/status", methods=["GET", "POST"])
+def status_links():
+    """Ask for the status links again: mailed to the address if it has open applications.
+
+    The answer is the same, in text and status, whether or not the address applied.
+    """
+    form = StatusLinksForm()
+    if not form.validate_on_submit():
+        page = render_template("membership/status_lookup.html", form=form)
+        return page, (400 if form.errors else 200)
+    wait = _status_links_wait(form.email.data)
+    if wait:
+        minutes = max(1, math.ceil(wait / 60))
+        message = ngettext(
+            "You have asked for the links too often. Try again in %(num)d minute.",
+            "You have asked for the links too often. Try again in %(num)d minutes.",
+            minutes,
+        )
+        page = render_template("membership/status_lookup.html", form=form, refused=message)
+        return page, 429
+    send_now(operations.mail_status_links(form.email.data))
+    flash(
+        _(
+            "If any open application was made with that address, the links are on their way to "
+            "it. The e-mail can take a few minutes; look in the spam folder too."
+        ),
+        "success",
+    )
+    return redirect(url_for(".status_links"), code=303)
+
+
+@bp.errorhandler(404)
+def unknown_status_link(error):
+    """A status link that leads nowhere: the 404, saying how to have a working one mailed."""
+    if request.endpoint not in _STATUS_ENDPOINTS:
+        return errors.render_error(error)
+    return render_template("membership/status_unknown.html", code=404), 404
 
 
 @bp.route("/status/<token>")
@@ -164,3 +251,41 @@ def answer(token: str):
     send_now(operations.answer_question(application, form.answer.data))
     flash(_("Thank you. Your answer has been sent to the coordinators."), "success")
     return redirect(url_for(".status", token=token), code=303)
+
+
+@bp.route("/status/<token>/correct", methods=["GET", "POST"])
+def correct(token: str):
+    """Correct the application while the coordinators have not started or wait for an answer."""
+    application = queries.get_application_by_token_or_404(token)
+    if application.state not in operations.CORRECTABLE_STATES:
+        return _not_correctable(token)
+    form = CorrectionForm(obj=application) if request.method == "GET" else CorrectionForm()
+    if not form.validate_on_submit():
+        page = render_template("membership/correct.html", application=application, form=form)
+        return page, (400 if form.errors else 200)
+    try:
+        changed, mail_ids = operations.correct_application(application, form.corrected_fields())
+    except operations.NotCorrectable:  # the state changed a moment ago
+        return _not_correctable(token)
+    if not changed:
+        flash(_("The application already held these answers: nothing needed changing."), "info")
+        return redirect(url_for(".status", token=token), code=303)
+    send_now(mail_ids)
+    flash(_("Your corrections have been saved and the coordinators told."), "success")
+    return redirect(url_for(".status", token=token), code=303)
+
+
+def _not_correctable(token: str):
+    """Back to the status page, saying why the application cannot be corrected now."""
+    flash(
+        _(
+            "This application can no longer be corrected: that is possible only until the "
+            "review starts, and while the coordinators wait for your answer."
+        ),
+        "error",
+    )
+    return redirect(url_for(".status", token=token), code=303)
+
+
+# Pages behind a status link: an unknown link there gets the 404 that says how to find it.
+_STATUS_ENDPOINTS = {f"membership.{name}" for name in ("status", "withdraw", "answer", "correct")}

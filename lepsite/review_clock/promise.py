@@ -1,4 +1,4 @@
-"""The review clock: how long coordinators take to answer an application.
+"""The reply promise, as pages and mail say it.
 
 ``REPLY_WORKING_DAYS`` is the one source of the reply promise. Pages say it through the
 ``{reply-time}`` placeholder in their Markdown, mail through ``reply_time()``, so changing
@@ -14,6 +14,7 @@ PLACEHOLDERS = ("{reply-time}",)
 
 
 def reply_working_days() -> int:
+    """N in "a reply within N working days" (the ``REPLY_WORKING_DAYS`` setting)."""
     return int(current_app.config["REPLY_WORKING_DAYS"])
 
 
