@@ -244,11 +244,9 @@ def _reauthenticated(user: User, form: ReauthForm) -> int:
     return 401
 
 
-@bp.route("/security/two-factor/recovery-codes", methods=["POST"])
-@login_required
-def two_factor_recovery_codes():
-    """Make ten new recovery codes (the old ones stop working); shown once."""
-    user = current_user._get_current_object()
+def _refused_confirmation(user: User):
+    """The answer when a change to two-factor sign-in may not go ahead (it is off, or the
+    password or code typed to confirm it is missing or wrong); None when it may."""
     if not two_factor.is_enabled(user):
         return redirect(url_for(".security"), code=303)
     form = ReauthForm()
@@ -257,6 +255,17 @@ def two_factor_recovery_codes():
     status = _reauthenticated(user, form)
     if status != 200:
         return _security_page(reauth_form=form, code=status)
+    return None
+
+
+@bp.route("/security/two-factor/recovery-codes", methods=["POST"])
+@login_required
+def two_factor_recovery_codes():
+    """Make ten new recovery codes (the old ones stop working); shown once."""
+    user = current_user._get_current_object()
+    refused = _refused_confirmation(user)
+    if refused is not None:
+        return refused
     return _show_recovery_codes(two_factor.regenerate_recovery_codes(user), first_time=False)
 
 
@@ -265,14 +274,9 @@ def two_factor_recovery_codes():
 def two_factor_disable():
     """Switch two-factor sign-in off; where it is required, the set-up follows at once."""
     user = current_user._get_current_object()
-    if not two_factor.is_enabled(user):
-        return redirect(url_for(".security"), code=303)
-    form = ReauthForm()
-    if not form.validate_on_submit():
-        return _security_page(reauth_form=form, code=400)
-    status = _reauthenticated(user, form)
-    if status != 200:
-        return _security_page(reauth_form=form, code=status)
+    refused = _refused_confirmation(user)
+    if refused is not None:
+        return refused
     two_factor.disable(user)
     if two_factor.is_required(user):
         flash(_("Two-factor sign-in is off. Your account needs it: set it up again now."), "info")
