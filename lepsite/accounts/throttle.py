@@ -53,7 +53,12 @@ class Verdict:
     scope: str = ""  # "address", "account" or "device": which limit said no
 
 
-def _email_key(email: str) -> str:
+# (scope, key, limits): the counters a request is measured against.
+Limits = list[tuple[str, str, list[RateLimitItem]]]
+
+
+def email_key(email: str) -> str:
+    """What limits and device cookies key an address typed by: hashed, case-blind."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
 
 
@@ -70,7 +75,7 @@ def trusted_device(email: str) -> str | None:
         data = _serializer().loads(cookie, max_age=DEVICE_COOKIE_MAX_AGE)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or data.get("account") != _email_key(email):
+    if not isinstance(data, dict) or data.get("account") != email_key(email):
         return None
     device = data.get("device")
     return device if isinstance(device, str) else None
@@ -78,10 +83,10 @@ def trusted_device(email: str) -> str | None:
 
 def device_cookie(email: str) -> str:
     """A new signed device cookie value for the account."""
-    return _serializer().dumps({"account": _email_key(email), "device": secrets.token_hex(16)})
+    return _serializer().dumps({"account": email_key(email), "device": secrets.token_hex(16)})
 
 
-def _limits(email: str) -> list[tuple[str, str, list[RateLimitItem]]]:
+def _limits(email: str) -> Limits:
     """(scope, key, limits) that apply to an attempt on this account from this browser."""
     device = trusted_device(email)
     if device:
@@ -89,7 +94,7 @@ def _limits(email: str) -> list[tuple[str, str, list[RateLimitItem]]]:
     config = current_app.config
     return [
         ("address", request.remote_addr or "", parse_many(config["LOGIN_RATE_LIMIT"])),
-        ("account", _email_key(email), parse_many(config["LOGIN_ACCOUNT_RATE_LIMIT"])),
+        ("account", email_key(email), parse_many(config["LOGIN_ACCOUNT_RATE_LIMIT"])),
     ]
 
 
@@ -120,37 +125,47 @@ def _enabled() -> bool:
     return bool(current_app.config["RATELIMIT_ENABLED"])
 
 
-def check(email: str) -> Verdict:
-    """May this request check a password for ``email`` now?"""
-    if not _enabled():
-        return Verdict(True)
+def _first_refusal(limits: Limits, method: str) -> Verdict:
+    """Ask each limit in turn (``test``, or ``hit`` to count this request too); the first that
+    says no gives the wait."""
     now = time.time()
-    for scope, key, items in _limits(email):
+    for scope, key, items in limits:
         for item in items:
-            if not _call("test", item, scope, key):
+            if not _call(method, item, scope, key):
                 stats = _call("get_window_stats", item, scope, key)
                 return Verdict(False, max(1, math.ceil(stats.reset_time - now)), scope)
     return Verdict(True)
 
 
+def _apply(method: str, limits: Limits) -> None:
+    """Count a failure (``hit``) or forgive the failures (``clear``) on every limit."""
+    for scope, key, items in limits:
+        for item in items:
+            _call(method, item, scope, key)
+
+
+def count_request(limits: Limits) -> Verdict:
+    """Count a request that is itself what is limited (asking for a mail) against every
+    limit; refused as soon as one is spent."""
+    return _first_refusal(limits, "hit") if _enabled() else Verdict(True)
+
+
+def check(email: str) -> Verdict:
+    """May this request check a password for ``email`` now?"""
+    return _first_refusal(_limits(email), "test") if _enabled() else Verdict(True)
+
+
 def failed(email: str) -> None:
     """Count a wrong password (or unknown account) against every limit that applies."""
-    if not _enabled():
-        return
-    for scope, key, items in _limits(email):
-        for item in items:
-            _call("hit", item, scope, key)
+    if _enabled():
+        _apply("hit", _limits(email))
 
 
 def succeeded(email: str) -> None:
     """A right password: the account's (or this browser's) failures are forgiven."""
-    if not _enabled():
-        return
-    for scope, key, items in _limits(email):
-        if scope == "address":
-            continue  # one good password does not clear what an address tried elsewhere
-        for item in items:
-            _call("clear", item, scope, key)
+    if _enabled():
+        # One good password does not clear what an address tried elsewhere.
+        _apply("clear", [limit for limit in _limits(email) if limit[0] != "address"])
 
 
 # ---------------------------------------------------------------- second-factor codes
@@ -162,7 +177,7 @@ def succeeded(email: str) -> None:
 CODE_LIMIT = "5 per 5 minutes;10 per hour;20 per day"
 
 
-def _code_limits(user) -> list[tuple[str, str, list[RateLimitItem]]]:
+def _code_limits(user) -> Limits:
     """(scope, key, limits) for code guesses on this account from this browser."""
     device = trusted_device(user.email)
     if device:
@@ -172,33 +187,19 @@ def _code_limits(user) -> list[tuple[str, str, list[RateLimitItem]]]:
 
 def check_code(user) -> Verdict:
     """May this request check a second-factor code (or a re-entered password) for ``user``?"""
-    if not _enabled():
-        return Verdict(True)
-    now = time.time()
-    for scope, key, items in _code_limits(user):
-        for item in items:
-            if not _call("test", item, scope, key):
-                stats = _call("get_window_stats", item, scope, key)
-                return Verdict(False, max(1, math.ceil(stats.reset_time - now)), scope)
-    return Verdict(True)
+    return _first_refusal(_code_limits(user), "test") if _enabled() else Verdict(True)
 
 
 def code_failed(user) -> None:
     """Count a wrong or replayed code against the account (or this browser)."""
-    if not _enabled():
-        return
-    for scope, key, items in _code_limits(user):
-        for item in items:
-            _call("hit", item, scope, key)
+    if _enabled():
+        _apply("hit", _code_limits(user))
 
 
 def code_succeeded(user) -> None:
     """A good code: the wrong ones before it are forgiven."""
-    if not _enabled():
-        return
-    for scope, key, items in _code_limits(user):
-        for item in items:
-            _call("clear", item, scope, key)
+    if _enabled():
+        _apply("clear", _code_limits(user))
 
 
 # ---------------------------------------------------------------- password-reset requests
@@ -209,24 +210,17 @@ def code_succeeded(user) -> None:
 # Keyed by what was typed, an unknown address is limited exactly like a real one.
 
 
-def _reset_limits(email: str) -> list[tuple[str, str, str, list[RateLimitItem]]]:
+def _reset_limits(email: str) -> Limits:
+    """Counters of their own (the ``reset:`` keys), apart from failed sign-ins."""
     config = current_app.config
     return [
-        ("address", "reset-address", request.remote_addr or "",
+        ("address", f"reset:{request.remote_addr or ''}",
          parse_many(config["RESET_RATE_LIMIT"])),
-        ("account", "reset-account", _email_key(email),
+        ("account", f"reset:{email_key(email)}",
          parse_many(config["RESET_ACCOUNT_RATE_LIMIT"])),
     ]  # fmt: skip
 
 
 def reset_requested(email: str) -> Verdict:
     """Count a request for a reset mail to ``email``; say whether it may be answered now."""
-    if not _enabled():
-        return Verdict(True)
-    now = time.time()
-    for name, scope, key, items in _reset_limits(email):
-        for item in items:
-            if not _call("hit", item, scope, key):
-                stats = _call("get_window_stats", item, scope, key)
-                return Verdict(False, max(1, math.ceil(stats.reset_time - now)), name)
-    return Verdict(True)
+    return count_request(_reset_limits(email))

@@ -1,8 +1,6 @@
 """The membership form, the applicant's private status page, and the way back to it."""
 
-import hashlib
 import math
-import time
 
 from flask import (
     Blueprint,
@@ -149,27 +147,15 @@ def _status_page(application, withdraw_form=None, reply_form=None, code: int = 2
 # Keyed by what was typed, an address that never applied is limited exactly like one that did.
 
 
-def _status_links_limits(email: str) -> list[tuple[str, str, str]]:
+def _status_links_limits(email: str) -> throttle.Limits:
     """(scope, key, limits) that a request for the links mailed to ``email`` counts against."""
     config = current_app.config
-    typed = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     return [
-        ("status-links-address", request.remote_addr or "", config["STATUS_LINKS_RATE_LIMIT"]),
-        ("status-links-email", typed, config["STATUS_LINKS_EMAIL_RATE_LIMIT"]),
-    ]
-
-
-def _status_links_wait(email: str) -> int:
-    """Count a request for the links mailed to ``email``; 0 if it may be answered, else the
-    seconds to wait."""
-    if not current_app.config["RATELIMIT_ENABLED"]:
-        return 0
-    for scope, key, limits in _status_links_limits(email):
-        for item in parse_many(limits):
-            if not throttle._call("hit", item, scope, key):
-                stats = throttle._call("get_window_stats", item, scope, key)
-                return max(1, math.ceil(stats.reset_time - time.time()))
-    return 0
+        ("status-links-address", request.remote_addr or "",
+         parse_many(config["STATUS_LINKS_RATE_LIMIT"])),
+        ("status-links-email", throttle.email_key(email),
+         parse_many(config["STATUS_LINKS_EMAIL_RATE_LIMIT"])),
+    ]  # fmt: skip
 
 
 @bp.route("/status", methods=["GET", "POST"])
@@ -182,9 +168,9 @@ def status_links():
     if not form.validate_on_submit():
         page = render_template("membership/status_lookup.html", form=form)
         return page, (400 if form.errors else 200)
-    wait = _status_links_wait(form.email.data)
-    if wait:
-        minutes = max(1, math.ceil(wait / 60))
+    verdict = throttle.count_request(_status_links_limits(form.email.data))
+    if not verdict.allowed:
+        minutes = max(1, math.ceil(verdict.retry_after / 60))
         message = ngettext(
             "You have asked for the links too often. Try again in %(num)d minute.",
             "You have asked for the links too often. Try again in %(num)d minutes.",
