@@ -73,13 +73,13 @@ def anonymise_expired(now: datetime | None = None, days: int | None = None) -> i
     expired = queries.expired_applications(cutoff)
     mail_ids: list[int] = []
     for application in expired:
-        mail_ids += _strip_personal_data(application, stamp)
+        mail_ids += strip_personal_data(application, stamp)
     db.session.commit()
-    _remove_outbox_copies(mail_ids)
+    remove_outbox_copies(mail_ids)
     return len(expired)
 
 
-def _strip_personal_data(application: Application, stamp: datetime) -> list[int]:
+def strip_personal_data(application: Application, stamp: datetime) -> list[int]:
     """Blank what identifies a person; return the ids of the mail rows deleted."""
     mails = queries.mail_about(application)
     for mail in mails:
@@ -93,7 +93,7 @@ def _strip_personal_data(application: Application, stamp: datetime) -> list[int]
     return [mail.id for mail in mails]
 
 
-def _remove_outbox_copies(mail_ids: list[int]) -> None:
+def remove_outbox_copies(mail_ids: list[int]) -> None:
     """Delete the ``.eml`` files the outbox kept of the deleted messages (no-op with SMTP)."""
     outbox = Path(current_app.config["MAIL_OUTBOX_DIR"])
     for mail_id in mail_ids:
