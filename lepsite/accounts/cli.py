@@ -13,7 +13,8 @@ from ..forms import CONTROL_CHARACTERS
 from ..i18n import LANGUAGES
 from ..mail import send_now
 from ..models import ROLES, User
-from ..public.queries import content_store
+from ..partnerships import keys as partnership_keys
+from ..partnerships import unknown_keys
 from . import two_factor
 from .invitations import AccountExists, invite, is_pending, live_until
 from .login import user_by_email
@@ -40,13 +41,11 @@ def _find(email: str) -> User:
     return user
 
 
-def _check_partnerships(keys: tuple[str, ...]) -> None:
-    known = {page.meta["key"] for page in content_store().section("en", "partnerships")}
-    unknown = sorted(set(keys) - known)
+def _check_partnerships(wanted: tuple[str, ...]) -> None:
+    unknown = unknown_keys(wanted)
     if unknown:
-        raise click.UsageError(
-            f"unknown partnership(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-        )
+        known = ", ".join(sorted(partnership_keys()))
+        raise click.UsageError(f"unknown partnership(s): {', '.join(unknown)}; known: {known}")
 
 
 def _checked_email(email: str) -> str:
