@@ -29,13 +29,16 @@ TRANSLATED = {
 
 # Every endpoint that accepts a POST → who opens the page holding its form, and that page.
 # Placeholders: {submitted} an application just sent in (every review action fits it),
-# {waiting} and {token} one whose applicant was asked a question, {coordinator} a user.
+# {waiting} and {token} one whose applicant was asked a question, {approved} and
+# {approved_token} an approved membership, {coordinator} a user.
 FORM_PAGES = {
     "membership.apply": ("visitor", "/en/apply"),
     "membership.answer": ("visitor", "/en/apply/status/{token}"),
     "membership.withdraw": ("visitor", "/en/apply/status/{token}"),
+    "membership.leave": ("visitor", "/en/apply/status/{approved_token}"),
     "membership.correct": ("visitor", "/en/apply/status/{token}/correct"),
     "membership.status_links": ("visitor", "/en/apply/status"),
+    "membership.request_copy": ("visitor", "/en/apply/status/{token}"),
     "accounts.login": ("visitor", "/admin/login"),
     "accounts.logout": ("admin", "/admin/"),
     "accounts.change_password": ("admin", "/admin/password"),
@@ -49,6 +52,9 @@ FORM_PAGES = {
     "accounts.reset_two_factor": ("admin", "/admin/users/{coordinator}"),
     "admin.act": ("admin", "/admin/applications/{submitted}"),
     "admin.reroute": ("admin", "/admin/applications/{submitted}"),
+    "admin.end_membership": ("admin", "/admin/applications/{approved}"),
+    "admin.export_person": ("admin", "/admin/applications/{submitted}"),
+    "admin.erase_person": ("admin", "/admin/applications/{submitted}/data/erase"),
     "admin.take": ("admin", "/admin/applications/{submitted}"),
     "admin.release": ("admin", "/admin/applications/{waiting}"),
     "admin.bulk": ("admin", "/admin/applications/"),
@@ -139,9 +145,11 @@ def site(app, client, apply, make_user):
     coordinator = make_user("kyiv@example.org", partnerships=["kyiv"])
     assert apply(organisation_name="Waiting Org").status_code == 303
     assert apply(organisation_name="Submitted Org", email="s@example.org").status_code == 303
+    assert apply(organisation_name="Approved Org", email="a@example.org").status_code == 303
     with app.app_context():
         ids = dict(db.session.execute(select(Application.organisation_name, Application.id)).all())
         token = db.session.get(Application, ids["Waiting Org"]).token
+        approved_token = db.session.get(Application, ids["Approved Org"]).token
         db.session.execute(update(OutgoingMail).values(sent_at=None, failed_at=utcnow()))
         db.session.commit()
     admin = app.test_client()
@@ -152,10 +160,14 @@ def site(app, client, apply, make_user):
     asked = admin.post(f"{page}/request_info", data={"csrf_token": csrf, "note": "How many?"})
     assert asked.status_code == 303
     assert admin.post(f"{page}/take", data={"csrf_token": csrf}).status_code == 303  # releasable
+    approve = f"/admin/applications/{ids['Approved Org']}/approve"
+    assert admin.post(approve, data={"csrf_token": csrf}).status_code == 303
     values = {
         "submitted": ids["Submitted Org"],
         "waiting": ids["Waiting Org"],
         "token": token,
+        "approved": ids["Approved Org"],
+        "approved_token": approved_token,
         "coordinator": coordinator,
     }
     # A pending invitation, and a live link of each kind.

@@ -64,10 +64,11 @@ def cases(app, apply, make_user):
                 .where(ApplicationEvent.application_id == application.id)
                 .values(created_at=then)
             )
+            # The decision's time as the workflow recorded it then (retention counts from it).
             db.session.execute(
                 update(Application)
                 .where(Application.id == application.id)
-                .values(created_at=then, updated_at=then)
+                .values(created_at=then, updated_at=then, decided_at=then if ending else None)
             )
         db.session.commit()
         send_pending()

@@ -26,6 +26,9 @@ COLUMNS = (
     "contribution",
     "motivation",
     "consent_listing",
+    # When it was approved, rejected, withdrawn or closed as lapsed; when the membership ended.
+    "decided_at",
+    "ended_at",
 )
 
 # Where a cell can begin when a spreadsheet splits the text: the start of the field, and after

@@ -36,6 +36,25 @@ class ActionForm(SiteForm):
     )
 
 
+class EndMembershipForm(SiteForm):
+    """The coordinators end an approved membership, with the reason the organisation is sent."""
+
+    # Its own id: the review form on the same page has a "note".
+    reason = TextAreaField(
+        _l("Reason for ending the membership"),
+        id="end-reason",
+        description=_l(
+            "Required. It is sent to the organisation and shown on its status page. The "
+            "organisation leaves the public list of members at once."
+        ),
+        filters=[trimmed],
+        validators=[
+            DataRequired(_l("Write the reason: it is required to end a membership.")),
+            MaxLength(LONG_TEXT_MAX),
+        ],
+    )
+
+
 class RerouteForm(SiteForm):
     """Admins send an application to another partnership."""
 

@@ -17,12 +17,16 @@ TRANSITIONS = {
     "approve": (OPEN_STATES, "approved", False, True),
     "reject": (OPEN_STATES, "rejected", True, True),
     "note": (
-        tuple(OPEN_STATES) + ("approved", "rejected", "withdrawn", "lapsed"),
+        tuple(OPEN_STATES) + ("approved", "ended", "rejected", "withdrawn", "lapsed"),
         None,
         True,
         False,
     ),
 }
+
+# States that are a decision: the time it was made is kept (``decided_at``; retention and the
+# export read it).
+DECIDED_STATES = ("approved", "rejected")
 
 # Actions the applicant hears about, with the mail template used.
 APPLICANT_MAILS = {
@@ -65,6 +69,8 @@ def act(application: Application, actor: User, action: str, note: str) -> list[i
         raise NoteRequired(action)
     if target:
         application.state = target
+    if target in DECIDED_STATES:
+        application.decided_at = utcnow()
     application.events.append(
         ApplicationEvent(
             action=action,

@@ -37,6 +37,11 @@ ACTION_LABELS = {
     "application.assign": _l("Application taken"),
     "application.release": _l("Application released"),
     "application.lapsed": _l("Application closed: question not answered in time"),
+    "application.end": _l("Membership ended by staff"),
+    "application.left": _l("Membership ended by the organisation"),
+    "data_request.exported": _l("Copy of a person's data exported"),
+    "data_request.erased": _l("Person's data erased on request"),
+    "data_request.copy_mailed": _l("Copy of their data mailed to the applicant"),
     "audit.pruned": _l("Old audit entries deleted"),
     "mail.retry": _l("Mail queued again"),
 }

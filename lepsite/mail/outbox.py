@@ -1,6 +1,8 @@
 """Queue and render mail; hand it to the sender."""
 
+import json
 import logging
+from collections.abc import Iterable
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -12,6 +14,12 @@ from ..models import Application, OutgoingMail
 
 log = logging.getLogger(__name__)
 
+# Attachments are stored in the message's body, after its text: each one a line of JSON behind
+# this mark. It holds a control character, which no form lets into a text (lepsite.forms), so
+# no body can hold it by chance. (filename, MIME type, text) each.
+ATTACHMENT_MARK = "\n\x1eattachment "
+Attachment = tuple[str, str, str]
+
 
 def render_mail(template: str, language: str, **context) -> tuple[str, str]:
     """Subject and body of ``mail/<template>.txt`` in ``language`` (first line: subject)."""
@@ -21,19 +29,35 @@ def render_mail(template: str, language: str, **context) -> tuple[str, str]:
     return subject.strip(), body.strip() + "\n"
 
 
-def queue_mail(recipient: str, template: str, language: str, **context) -> OutgoingMail:
+def queue_mail(
+    recipient: str,
+    template: str,
+    language: str,
+    attachments: Iterable[Attachment] = (),
+    **context,
+) -> OutgoingMail:
     """Add a message to the session; it is stored only if the caller's transaction commits.
 
     An ``application=`` in the context (the templates use it) also links the message to that
-    application, so its status page can tell whether the mail went out.
+    application, so its status page can tell whether the mail went out. ``attachments``:
+    (filename, MIME type, text) of files sent with it.
     """
     subject, body = render_mail(template, language, **context)
+    for filename, content_type, content in attachments:
+        item = {"filename": filename, "type": content_type, "content": content}
+        body += ATTACHMENT_MARK + json.dumps(item, ensure_ascii=False)
     message = OutgoingMail(recipient=recipient, subject=subject, body=body)
     application = context.get("application")
     if isinstance(application, Application):
         message.application = application
     db.session.add(message)
     return message
+
+
+def split_body(body: str) -> tuple[str, list[dict]]:
+    """A stored body's text, and its attachments (``filename``, ``type``, ``content``)."""
+    text, *attachments = body.split(ATTACHMENT_MARK)
+    return text, [json.loads(item) for item in attachments]
 
 
 def as_email(message: OutgoingMail) -> EmailMessage:
@@ -51,7 +75,13 @@ def as_email(message: OutgoingMail) -> EmailMessage:
     # The same on every attempt: a message sent twice (see ``sender``) can be recognised.
     domain = config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]
     email["Message-ID"] = f"<lep.{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
-    email.set_content(message.body)
+    text, attachments = split_body(message.body)
+    email.set_content(text)
+    for item in attachments:
+        maintype, _, subtype = item["type"].partition("/")
+        email.add_attachment(
+            item["content"].encode(), maintype=maintype, subtype=subtype, filename=item["filename"]
+        )
     return email
 
 

@@ -4,11 +4,14 @@ import click
 from flask.cli import AppGroup
 
 from .. import review_clock
+from ..data_requests.cli import erase_person, export_person
 from ..mail import send_now
 from ..review_clock import reminders
 from . import queries, retention
 
 applications_cli = AppGroup("applications", help="Membership applications.")
+applications_cli.add_command(export_person)
+applications_cli.add_command(erase_person)
 
 
 @applications_cli.command("anonymise-expired")
@@ -16,11 +19,13 @@ applications_cli = AppGroup("applications", help="Membership applications.")
     "--days",
     type=click.IntRange(min=0),
     default=None,
-    help="Days after the rejection or withdrawal [default: RETENTION_DAYS, 365].",
+    help="Days after the decision, or after the end of a membership "
+    "[default: RETENTION_DAYS, 365].",
 )
 @click.option("--dry-run", is_flag=True, help="Only count; change nothing.")
 def anonymise_expired_command(days: int | None, dry_run: bool) -> None:
-    """Anonymise rejected and withdrawn applications whose retention time is over (daily cron)."""
+    """Anonymise closed applications and ended memberships whose retention time is over
+    (daily cron)."""
     if dry_run:
         number = len(queries.expired_applications(retention.retention_cutoff(days=days)))
         click.echo(f"would anonymise {number} application(s)")

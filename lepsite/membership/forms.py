@@ -24,9 +24,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from .. import partnerships
 from ..forms import SiteForm
 from ..i18n import LANGUAGES
 from ..models import NO_PARTNERSHIP
+from . import registration
 from .labels import FIELD_LABELS, NOT_SURE_LABEL, ORGANISATION_TYPES
 
 LONG_TEXT_MAX = 2000
@@ -91,6 +93,15 @@ class ApplicationForm(SiteForm):
         choices=[SelectChoice("", _l("Choose one"))]
         + [SelectChoice(code, label) for code, label in ORGANISATION_TYPES.items()],
         validators=[DataRequired(_l("Choose the type of your organisation."))],
+    )
+    registration_number = StringField(
+        _l("Registration number (optional)"),
+        description=_l(
+            "Ukraine: the EDRPOU code (8 digits; a sole trader, ФОП, has none). Bosnia and "
+            "Herzegovina: the ID number (JIB, 13 digits)."
+        ),
+        filters=[single_line],
+        validators=[Optional(), MaxLength(40)],
     )
     partnership = SelectField(
         _l("Partnership you want to join"),
@@ -208,12 +219,25 @@ class ApplicationForm(SiteForm):
         if field.data and field.data not in {choice.value for choice in field.choices}:
             raise ValidationError(_l("Choose a partnership from the list."))
 
+    def registration_countries(self) -> tuple[str, ...]:
+        """Whose rules the registration number follows: the chosen partnership's country;
+        none (either country's) for "not sure" or no valid choice yet."""
+        country = partnerships.country_of(self.partnership.data or "")
+        return (country,) if country else ()
+
+    def validate_registration_number(self, field) -> None:
+        """A valid number of the partnership's country; kept as its digits alone."""
+        try:
+            field.data = registration.check(field.data, self.registration_countries())
+        except registration.RegistrationNumberError as error:
+            raise ValidationError(error.message()) from None
+
     def application_fields(self) -> dict:
         """The typed values, named as the model names them."""
         names = (
-            "organisation_name", "organisation_type", "municipality", "website",
-            "contact_name", "contact_role", "email", "phone", "language", "contribution",
-            "motivation",
+            "organisation_name", "organisation_type", "registration_number", "municipality",
+            "website", "contact_name", "contact_role", "email", "phone", "language",
+            "contribution", "motivation",
         )  # fmt: skip
         values = {name: getattr(self, name).data or "" for name in names}
         values["consent_processing"] = bool(self.consent_processing.data)
@@ -231,9 +255,15 @@ class CorrectionForm(ApplicationForm):
     fax_number = None
     submission_key = None
 
-    def __init__(self, **kwargs):
+    def __init__(self, partnership_key: str = NO_PARTNERSHIP, **kwargs):
         # SiteForm's set-up only: ApplicationForm's prepares the partnership list and key.
         super(ApplicationForm, self).__init__(**kwargs)
+        self.partnership_key = partnership_key
+
+    def registration_countries(self) -> tuple[str, ...]:
+        """The country of the application's partnership (see ApplicationForm)."""
+        country = partnerships.country_of(self.partnership_key)
+        return (country,) if country else ()
 
     def corrected_fields(self) -> dict:
         """The typed values of the correctable fields (``FIELD_LABELS``), as stored."""
@@ -263,6 +293,26 @@ class WithdrawForm(SiteForm):
     confirm = BooleanField(
         _l("Yes, withdraw this application"),
         validators=[DataRequired(_l("Tick the box to confirm that you want to withdraw."))],
+    )
+
+
+class LeaveForm(SiteForm):
+    """The organisation ends its membership (membership.ending.leave)."""
+
+    # Their own ids, apart from the other forms of the status page.
+    reason = TextAreaField(
+        _l("Reason (optional)"),
+        id="leave-reason",
+        description=_l("The coordinators read it; it is not published."),
+        filters=[trimmed],
+        validators=[Optional(), MaxLength(LONG_TEXT_MAX)],
+    )
+    confirm = BooleanField(
+        _l("Yes, end our organisation's membership"),
+        id="leave-confirm",
+        validators=[
+            DataRequired(_l("Tick the box to confirm that you want to end the membership."))
+        ],
     )
 
 

@@ -25,6 +25,8 @@ STATE_LABELS = {
     "info_requested": _l("More information requested"),
     # i18n: state of a membership application
     "approved": _l("Approved"),
+    # i18n: state of a membership application: approved once, the membership has since ended
+    "ended": _l("Membership ended"),
     # i18n: state of a membership application
     "rejected": _l("Not approved"),
     # i18n: state of a membership application
@@ -47,6 +49,8 @@ ACTION_LABELS = {
     "rerouted": _l("Passed to other coordinators"),
     "note": _l("Internal note"),
     "lapsed": _l("Closed: the question was not answered in time"),
+    "ended": _l("Membership ended by the coordinators"),
+    "left": _l("You ended the membership"),
     # Staff-only steps (the status page leaves them out: see STAFF_ONLY_ACTIONS).
     "assigned": _l("Taken by a coordinator"),
     "released": _l("Released for others to take"),
@@ -63,6 +67,7 @@ NOT_SURE_LABEL = _l("Not sure yet: let the coordinators advise")
 FIELD_LABELS = {
     "organisation_name": _l("Organisation name"),
     "organisation_type": _l("Type of organisation"),
+    "registration_number": _l("Registration number"),
     "municipality": _l("Municipality or city"),
     "website": _l("Website"),
     "contact_name": _l("Contact person"),

@@ -167,6 +167,7 @@ def claim(application: Application, states: Collection[str]) -> bool:
 def withdraw_application(application: Application) -> list[int]:
     """The applicant withdraws; the coordinators are told."""
     application.state = "withdrawn"
+    application.decided_at = utcnow()
     application.events.append(ApplicationEvent(action="withdrawn", state="withdrawn"))
     mails = notify_recipients(application, "application_withdrawn")
     db.session.commit()

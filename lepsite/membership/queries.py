@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from ..extensions import db
 from ..models import (
@@ -37,17 +37,19 @@ def active_admins() -> list[User]:
     return list(db.session.scalars(query))
 
 
-# The closing decisions: a coordinator's rejection, the applicant's withdrawal, and the lapse of
-# an unanswered question (lepsite.review_clock).
-CLOSED_STATES = ("rejected", "withdrawn", "lapsed")
-CLOSING_ACTIONS = ("reject", "withdrawn", "lapsed")
+# The closing decisions: a coordinator's rejection, the applicant's withdrawal, the lapse of an
+# unanswered question (lepsite.review_clock), and the end of a membership, by the coordinators or
+# by the organisation (membership.ending).
+CLOSED_STATES = ("rejected", "withdrawn", "lapsed", "ended")
+CLOSING_ACTIONS = ("reject", "withdrawn", "lapsed", "ended", "left")
 
 
 def expired_applications(cutoff: datetime) -> list[Application]:
-    """Rejected or withdrawn applications, not yet anonymised, closed before ``cutoff``.
+    """Closed applications (``CLOSED_STATES``), not yet anonymised, closed before ``cutoff``.
 
-    The closing time is that of the latest rejection or withdrawal event; an application
-    without one (older data, hand edits) counts from its last change.
+    An ended membership is closed at its end (``ended_at``), any other at its decision
+    (``decided_at``). Older rows without those dates count from their latest closing step in
+    the history, and failing that (hand edits) from their last change.
     """
     closed = (
         select(
@@ -58,13 +60,16 @@ def expired_applications(cutoff: datetime) -> list[Application]:
         .group_by(ApplicationEvent.application_id)
         .subquery()
     )
+    closed_at = case(
+        (Application.state == "ended", Application.ended_at), else_=Application.decided_at
+    )
     query = (
         select(Application)
         .outerjoin(closed, closed.c.application_id == Application.id)
         .where(
             Application.state.in_(CLOSED_STATES),
             Application.anonymised_at.is_(None),
-            func.coalesce(closed.c.closed_at, Application.updated_at) < cutoff,
+            func.coalesce(closed_at, closed.c.closed_at, Application.updated_at) < cutoff,
         )
         .order_by(Application.id)
     )

@@ -1,7 +1,8 @@
-"""Retention: rejected and withdrawn applications lose their personal data after a while.
+"""Retention: closed applications and ended memberships lose their personal data after a while.
 
-The privacy notice promises it ("we anonymise the data 12 months after the decision");
-``flask applications anonymise-expired``, run daily from cron, keeps that promise.
+The privacy notice promises it ("we anonymise the data 12 months after the decision", and 12
+months after a membership ends); ``flask applications anonymise-expired``, run daily from cron,
+keeps that promise.
 """
 
 import secrets
@@ -20,6 +21,7 @@ ANONYMISED_MARK = "anonymised-"
 # Everything the applicant typed about themselves or wrote in their own words.
 PERSONAL_FIELDS = (
     "organisation_name",
+    "registration_number",
     "website",
     "contact_name",
     "contact_role",
@@ -44,12 +46,13 @@ def retention_cutoff(now: datetime | None = None, days: int | None = None) -> da
 
 
 def anonymise_expired(now: datetime | None = None, days: int | None = None) -> int:
-    """Anonymise applications rejected or withdrawn more than ``days`` (``RETENTION_DAYS``)
-    ago; return how many. Running it again changes nothing.
+    """Anonymise applications rejected, withdrawn or lapsed more than ``days``
+    (``RETENTION_DAYS``) ago, and memberships that ended more than ``days`` ago (counted from
+    the end, not from the approval); return how many. Running it again changes nothing.
 
     Why: the data was collected to assess the application and to contact the organisation
-    about it. Once an application is closed without membership and the time for questions
-    about the decision has passed, nothing justifies keeping who applied.
+    about it. Once an application is closed without membership, or the membership is over, and
+    the time for questions about it has passed, nothing justifies keeping who applied.
 
     What goes: the contact person (name, role, e-mail, phone), the free texts the applicant
     wrote (contribution, motivation, and their answers in the history), every note in the
@@ -67,6 +70,7 @@ def anonymise_expired(now: datetime | None = None, days: int | None = None) -> i
     What stays, for statistics and the record of decisions: the reference, partnership,
     organisation type, municipality, language, consent flags, state, the dates, who the
     application was routed to and each step of its history (action, state, staff member, time).
+    An ended membership keeps its decision and end dates.
     """
     cutoff = retention_cutoff(now, days)
     stamp = _as_utc(now)

@@ -14,7 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 from limits import parse_many
 
 from .. import errors
@@ -23,9 +23,18 @@ from ..extensions import limiter
 from ..i18n import current_language
 from ..mail import send_now
 from ..models import NO_PARTNERSHIP, OPEN_STATES
+from ..public.caching import form_page
 from ..security import keep_private
-from . import operations, queries
-from .forms import ApplicationForm, CorrectionForm, ReplyForm, StatusLinksForm, WithdrawForm
+from . import ending, operations, queries
+from .forms import (
+    ApplicationForm,
+    CorrectionForm,
+    LeaveForm,
+    ReplyForm,
+    StatusLinksForm,
+    WithdrawForm,
+    new_submission_key,
+)
 from .labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -82,15 +91,15 @@ def apply():
     partnerships = queries.partnership_choices(g.lang, open_only=True)
     if request.method == "GET":
         wanted = request.args.get("partnership", "")
-        form = ApplicationForm(
-            partnerships,
-            data={
-                "language": g.lang,
-                "partnership": wanted if wanted in dict(partnerships) else "",
-            },
+        chosen = wanted if wanted in dict(partnerships) else ""
+        # Rendered once per language and choice; each visitor gets a fresh token and key.
+        return form_page(
+            (chosen,),
+            lambda **secrets: _blank_form(partnerships, chosen, **secrets),
+            csrf_token=generate_csrf,
+            submission_key=new_submission_key,
         )
-    else:
-        form = ApplicationForm(partnerships)
+    form = ApplicationForm(partnerships)
     if form.validate_on_submit():
         if form.is_bot():
             return render_template("membership/received.html")
@@ -114,6 +123,16 @@ def apply():
     return render_template("membership/apply.html", form=form), (400 if form.errors else 200)
 
 
+def _blank_form(partnerships, chosen: str, csrf_token: str, submission_key: str) -> str:
+    """The form as first shown, with the given CSRF token and one-time key."""
+    form = ApplicationForm(
+        partnerships,
+        data={"language": g.lang, "partnership": chosen, "submission_key": submission_key},
+    )
+    form.csrf_token.current_token = csrf_token
+    return render_template("membership/apply.html", form=form)
+
+
 def _not_stored(form: ApplicationForm, error: Exception):
     """The form again, answers kept, saying that the application was not stored."""
     errors.discard_transaction()
@@ -131,13 +150,17 @@ def expired(error: CSRFError):
     return render_template("membership/apply.html", form=form, failure=400), 400
 
 
-def _status_page(application, withdraw_form=None, reply_form=None, code: int = 200):
-    """The status page with its two forms (one of them re-shown with its errors)."""
+def _status_page(
+    application, withdraw_form=None, reply_form=None, leave_form=None, code: int = 200
+):
+    """The status page with its forms (one of them re-shown with its errors)."""
     return render_template(
         "membership/status.html",
         application=application,
         withdraw_form=withdraw_form or WithdrawForm(formdata=None),
         reply_form=reply_form or ReplyForm(formdata=None),
+        leave_form=leave_form or LeaveForm(formdata=None),
+        may_leave=ending.may_end(application),
         correctable=application.state in operations.CORRECTABLE_STATES,
     ), code
 
@@ -221,6 +244,42 @@ def withdraw(token: str):
     return redirect(url_for(".status", token=token), code=303)
 
 
+@bp.route("/status/<token>/leave", methods=["POST"])
+def leave(token: str):
+    """End the organisation's membership after it confirms; the coordinators are told.
+
+    A repeated or forged request (ended already, never approved) changes nothing and says so.
+    """
+    application = queries.get_application_by_token_or_404(token)
+    if not ending.may_end(application):
+        return _not_endable(application)
+    form = LeaveForm()
+    if not form.validate_on_submit():
+        return _status_page(application, leave_form=form, code=400)
+    try:
+        mail_ids = ending.leave(application, form.reason.data or "")
+    except ending.NotEndable:  # ended a moment ago
+        return _not_endable(application)
+    send_now(mail_ids)
+    flash(
+        _(
+            "Your organisation's membership has ended. The coordinators have been told, and "
+            "it is no longer on the public list of members."
+        ),
+        "success",
+    )
+    return redirect(url_for(".status", token=token), code=303)
+
+
+def _not_endable(application):
+    """Back to the status page, saying why there is no membership to end."""
+    if application.state == "ended":
+        flash(_("This membership has ended already: nothing was changed."), "error")
+    else:
+        flash(_("Only an approved membership can be ended: nothing was changed."), "error")
+    return redirect(url_for(".status", token=application.token), code=303)
+
+
 @bp.route("/status/<token>/answer", methods=["POST"])
 def answer(token: str):
     """Send the answer to the coordinators' question."""
@@ -245,7 +304,8 @@ def correct(token: str):
     application = queries.get_application_by_token_or_404(token)
     if application.state not in operations.CORRECTABLE_STATES:
         return _not_correctable(token)
-    form = CorrectionForm(obj=application) if request.method == "GET" else CorrectionForm()
+    key = application.partnership_key  # its country's rules for the registration number
+    form = CorrectionForm(key, obj=application) if request.method == "GET" else CorrectionForm(key)
     if not form.validate_on_submit():
         page = render_template("membership/correct.html", application=application, form=form)
         return page, (400 if form.errors else 200)
@@ -274,4 +334,6 @@ def _not_correctable(token: str):
 
 
 # Pages behind a status link: an unknown link there gets the 404 that says how to find it.
-_STATUS_ENDPOINTS = {f"membership.{name}" for name in ("status", "withdraw", "answer", "correct")}
+_STATUS_ENDPOINTS = {
+    f"membership.{name}" for name in ("status", "withdraw", "leave", "answer", "correct")
+}

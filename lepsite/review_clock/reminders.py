@@ -41,7 +41,7 @@ from ..extensions import db
 from ..mail import queue_mail
 from ..membership.operations import admin_url, claim, status_url
 from ..membership.queries import active_admins
-from ..models import OPEN_STATES, Application, ApplicationEvent, OutgoingMail, User
+from ..models import OPEN_STATES, Application, ApplicationEvent, OutgoingMail, User, utcnow
 from ..urls import external_url
 from .dates import (
     CLOCK_RUNS,
@@ -271,6 +271,7 @@ def _lapse(application_id: int, asked_on: date, days: int):
     if not claim(application, {"info_requested"}):  # answered (or withdrawn) meanwhile
         return None
     application.state = "lapsed"
+    application.decided_at = utcnow()
     application.events.append(ApplicationEvent(action="lapsed", state="lapsed"))
     audit.record(
         "application.lapsed",
