@@ -9,12 +9,15 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, insert, select, text
+from stdnum.ua import edrpou
 
 from .accounts import new_user
 from .extensions import db
 from .mail import send_pending
+from .membership.duplicates import email_key, name_key
 from .membership.operations import submit_application
 from .membership.queries import active_admins, coordinators_of
+from .membership.registration import jib_check_digit
 from .models import (
     NO_PARTNERSHIP,
     Application,
@@ -24,6 +27,8 @@ from .models import (
     utcnow,
 )
 from .public.queries import content_store
+from .reports import defer as defer_reports
+from .reports import rebuild as rebuild_reports
 
 demo_cli = AppGroup("demo", help="Sample data for development.")
 
@@ -163,7 +168,41 @@ def _routing(keys) -> dict[str, tuple[list[int], str]]:
     return routing
 
 
-def _bulk_rows(rng: random.Random, number: int, first_id: int, meta: dict, routing, days: int):
+def _registration_number(rng: random.Random, country: str) -> str:
+    """A valid EDRPOU code (UA) or ID number (BA) for half of the rows, else ""."""
+    if rng.random() < 0.5:
+        return ""
+    if country == "UA" or (not country and rng.random() < 0.5):
+        first = f"{rng.randrange(10**7):07d}"
+        return first + edrpou.calc_check_digit(first)
+    first = "4" + f"{rng.randrange(10**11):011d}"
+    return first + str(jib_check_digit(first))
+
+
+def _identity(rng: random.Random, row: dict, country: str, seen: list[dict]) -> dict:
+    """Name keys, e-mail key and registration number for ``row``; about 3 in 100 rows repeat an
+    earlier row's number, e-mail (in other letter case) or name (with a legal form), as an
+    organisation that applies twice would, so the admin list has possible duplicates."""
+    row["registration_number"] = _registration_number(rng, country)
+    if seen and rng.random() < 0.03:
+        earlier = rng.choice(seen)
+        repeated = rng.choice(("registration_number", "email", "organisation_name"))
+        if repeated == "registration_number" and earlier["registration_number"]:
+            row["registration_number"] = earlier["registration_number"]
+        elif repeated == "email":
+            row["email"] = earlier["email"].upper()
+        else:
+            row["organisation_name"] = earlier["organisation_name"].upper() + " LLC"
+    row["name_key"] = name_key(row["organisation_name"])
+    row["email_key"] = email_key(row["email"])
+    seen.append(row)
+    del seen[:-1000]  # the recent ones are enough
+    return row
+
+
+def _bulk_rows(
+    rng: random.Random, number: int, first_id: int, meta: dict, routing, days: int, seen: list
+):
     """The rows of one application, its events and its recipients."""
     now = utcnow()
     created = now - timedelta(seconds=rng.uniform(0, days * 86400))
@@ -202,8 +241,10 @@ def _bulk_rows(rng: random.Random, number: int, first_id: int, meta: dict, routi
         "consent_listing": rng.random() < 0.6,
         "created_at": created,
         "updated_at": created if state == "submitted" else decided,
+        "decided_at": decided if state in ("approved", "rejected", "withdrawn") else None,
         "anonymised_at": None,
     }
+    _identity(rng, application, meta["country"], seen)
     user_ids, reason = routing[meta["key"]]
     events = [
         {
@@ -292,6 +333,7 @@ def seed_bulk(count: int, keys: tuple[str, ...], days: int, seed: int, chunk_siz
     create the accounts first if their lists should show the applications. No mail is queued.
     """
     _refuse_outside_debug()
+    defer_reports()  # counted once, at the end, not chunk by chunk
     started = time.perf_counter()
     partnerships = _partnerships(keys)
     routing = _routing(partnerships)
@@ -306,9 +348,10 @@ def seed_bulk(count: int, keys: tuple[str, ...], days: int, seed: int, chunk_siz
         ApplicationRecipient.__table__,
     )
     done = 0
+    seen: list[dict] = []
     while done < count:
         batch = [
-            _bulk_rows(rng, number, first_id, rng.choice(metas), routing, days)
+            _bulk_rows(rng, number, first_id, rng.choice(metas), routing, days, seen)
             for number in range(done + 1, min(done + chunk_size, count) + 1)
         ]
         applications = [application for application, _events, _recipients in batch]
@@ -319,6 +362,8 @@ def seed_bulk(count: int, keys: tuple[str, ...], days: int, seed: int, chunk_siz
                 db.session.execute(insert(table), rows)
         db.session.commit()
         done += len(batch)
+    rebuild_reports()  # the report figures, from every application
+    db.session.commit()
     if db.engine.dialect.name == "postgresql":
         # The ids were given explicitly; move the sequence past them for the next real insert.
         db.session.execute(

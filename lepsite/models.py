@@ -15,19 +15,21 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
 
 ROLES = ("admin", "coordinator")
 
 # The life of an application; the review workflow moves it along. "lapsed": closed by the daily
-# run after the applicant left a question unanswered (see lepsite.review_clock).
+# run after the applicant left a question unanswered (see lepsite.review_clock). "ended": an
+# approved membership that a coordinator ended or the organisation left (membership.ending).
 STATES = (
     "submitted",
     "in_review",
     "info_requested",
     "approved",
+    "ended",
     "rejected",
     "withdrawn",
     "lapsed",
@@ -113,6 +115,29 @@ def _reply_by(context) -> date:
     return due_date(context.get_current_parameters().get("created_at") or utcnow())
 
 
+def _search_text(context) -> str:
+    """The new row's folded words for the admin search (see lepsite.admin.search); a column
+    default, so bulk inserts of demo data fill it too. Updates: a hook in that module."""
+    from .admin.search import search_text_of  # that module imports these models
+
+    return search_text_of(context.get_current_parameters())
+
+
+def _name_key(context) -> str:
+    """The new row's name key from its name (see membership.duplicates); a column default, so
+    bulk inserts of demo data fill it too. The ORM sets it on every change (``Application``)."""
+    from .membership.duplicates import name_key  # that module imports these models
+
+    return name_key(context.get_current_parameters().get("organisation_name"))
+
+
+def _email_key(context) -> str:
+    """The new row's e-mail address as compared (see ``_name_key``)."""
+    from .membership.duplicates import email_key
+
+    return email_key(context.get_current_parameters().get("email"))
+
+
 class Application(db.Model):
     """One organisation's request to join a partnership, as typed on the form."""
 
@@ -122,6 +147,14 @@ class Application(db.Model):
     # reads) and give the newest-first order without sorting, at 100,000 rows and more.
     __table_args__ = (
         Index("ix_applications_state_listing", "state", "anonymised_at", "created_at"),
+        # Possible duplicates are looked up by value within what the viewer may see (not
+        # anonymised; a coordinator's partnerships): each lookup is answered from its index
+        # alone. With the scope's columns in them, SQLite (without statistics) prefers these
+        # to the partnership index, which would read all of a partnership's rows.
+        *(
+            Index(f"ix_applications_{key}", key, "anonymised_at", "partnership_key")
+            for key in ("registration_number", "name_key", "email_key")
+        ),
         Index(
             "ix_applications_partnership_listing",
             "partnership_key",
@@ -130,6 +163,17 @@ class Application(db.Model):
             "created_at",
         ),
         Index("ix_applications_partnership_created", "partnership_key", "created_at"),
+        # The list filtered by type or by who took it, and a coordinator's list by name: the
+        # count from the index alone, the page in its order (migration a06d2f550006).
+        Index(
+            "ix_applications_type_listing",
+            "organisation_type",
+            "anonymised_at",
+            "created_at",
+            "partnership_key",
+        ),
+        Index("ix_applications_assigned_listing", "assigned_to_id", "anonymised_at", "created_at"),
+        Index("ix_applications_partnership_name", "partnership_key", "organisation_name"),
         # "Reply due soonest" lists open applications (admin.queries.Filters). PostgreSQL
         # reads them in that order from the two partial indexes (the list's query names the
         # same condition, OPEN_CONDITION). SQLite, without statistics, prefers an index that
@@ -161,7 +205,7 @@ class Application(db.Model):
     state: Mapped[str] = mapped_column(String(20), default="submitted")
     partnership_key: Mapped[str] = mapped_column(String(40))
     organisation_name: Mapped[str] = mapped_column(String(200), index=True)
-    organisation_type: Mapped[str] = mapped_column(String(40), index=True)
+    organisation_type: Mapped[str] = mapped_column(String(40))
     municipality: Mapped[str] = mapped_column(String(120))
     website: Mapped[str] = mapped_column(String(300), default="")
     contact_name: Mapped[str] = mapped_column(String(120))
@@ -173,6 +217,13 @@ class Application(db.Model):
     motivation: Mapped[str] = mapped_column(Text)
     consent_processing: Mapped[bool] = mapped_column(Boolean)
     consent_listing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The organisation's EDRPOU code (Ukraine) or ID number (JIB, Bosnia and Herzegovina),
+    # digits only; "" when not given (membership.registration).
+    registration_number: Mapped[str] = mapped_column(String(20), default="")
+    # The name and the address as compared for possible duplicates (membership.duplicates);
+    # the validators below keep them right whenever the name or address is set.
+    name_key: Mapped[str] = mapped_column(String(200), default=_name_key)
+    email_key: Mapped[str] = mapped_column(String(254), default=_email_key)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
@@ -180,14 +231,20 @@ class Application(db.Model):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     anonymised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it was approved, rejected, withdrawn or closed as lapsed; and when an approved
+    # membership ended. Retention counts from these (membership.retention).
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The reply-by date: received + REPLY_WORKING_DAYS working days, in the site's time zone.
     # After created_at on purpose (its default reads created_at).
     due_on: Mapped[date] = mapped_column(Date, default=_reply_by)
     # The coordinator (or admin) who took it: "assigned to me", shown to the others.
-    assigned_to_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Folded words of the searched fields, indexed by FTS5 (SQLite) or pg_trgm (PostgreSQL).
+    search_text: Mapped[str] = mapped_column(
+        Text, default=_search_text, server_default="", deferred=True
+    )
 
     assigned_to: Mapped[User | None] = relationship(foreign_keys=[assigned_to_id], lazy="selectin")
     events: Mapped[list["ApplicationEvent"]] = relationship(
@@ -202,6 +259,22 @@ class Application(db.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @validates("organisation_name")
+    def _key_name(self, _attribute: str, value: str) -> str:
+        """Keep ``name_key`` the key of the name, however the name is set."""
+        from .membership.duplicates import name_key
+
+        self.name_key = name_key(value)
+        return value
+
+    @validates("email")
+    def _key_email(self, _attribute: str, value: str) -> str:
+        """Keep ``email_key`` the address as compared."""
+        from .membership.duplicates import email_key
+
+        self.email_key = email_key(value)
+        return value
 
     def __repr__(self) -> str:
         return f"<Application {self.reference} {self.state}>"

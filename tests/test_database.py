@@ -4,6 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
+from lepsite.admin.search import in_models
 from lepsite.extensions import db
 
 
@@ -16,7 +17,8 @@ def test_db_upgrade_creates_the_schema_of_the_models(app_factory):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, (result.output, repr(result.exception))
     with app.app_context(), db.engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        context = MigrationContext.configure(connection, opts={"include_name": in_models})
+        differences = compare_metadata(context, db.metadata)
     assert differences == []
 
 

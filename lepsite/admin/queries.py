@@ -1,12 +1,15 @@
 """Reads for the admin: every query starts from what the signed-in user may see."""
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import abort
-from sqlalchemy import Select, bindparam, false, func, or_, select
+from sqlalchemy import Select, bindparam, false, func, literal, select
 
 from ..extensions import db
+from ..membership import duplicates
 from ..models import OPEN_STATES, STATES, Application, User
+from .search import MAX_LENGTH, Search
 
 SORTS = {
     "newest": (Application.created_at.desc(), Application.id.desc()),
@@ -72,7 +75,7 @@ class Filters:
             state=state,
             partnership=args.get("partnership", "")[:40],
             organisation_type=args.get("organisation_type", "")[:40],
-            search=args.get("q", "").strip()[:100],
+            search=args.get("q", "").strip()[:MAX_LENGTH],
             sort=sort,
             assigned=assigned if assigned in ASSIGNED_FILTERS else "",
         )
@@ -86,17 +89,23 @@ class Filters:
             query = query.where(Application.partnership_key == self.partnership)
         if self.organisation_type:
             query = query.where(Application.organisation_type == self.organisation_type)
-        if self.search:
-            escaped = self.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{escaped.lower()}%"
-            query = query.where(
-                or_(
-                    func.lower(Application.organisation_name).like(pattern, escape="\\"),
-                    func.lower(Application.email).like(pattern, escape="\\"),
-                    func.lower(Application.reference).like(pattern, escape="\\"),
-                )
-            )
+        query = self.parsed_search.apply(query)
         return query.order_by(*SORTS[self.sort])
+
+    @cached_property
+    def parsed_search(self) -> Search:
+        """The search box read once (see lepsite.admin.search)."""
+        return Search.parse(self.search)
+
+    @property
+    def search_error(self):
+        """Why the search found nothing without looking (too short), or None."""
+        return self.parsed_search.error
+
+    @property
+    def count_limit(self) -> int | None:
+        """How far the list counts (a word search stops; see lepsite.admin.search)."""
+        return self.parsed_search.count_limit
 
     def as_args(self) -> dict:
         """The filters as query arguments (for pagination and export links)."""
@@ -140,17 +149,22 @@ def selected(user: User, ids: list[int]) -> list[Application]:
     return list(db.session.scalars(query))
 
 
-def count_of(query: Select) -> int:
-    """How many rows the query gives."""
+def count_of(query: Select, limit: int | None = None) -> int:
+    """How many rows the query gives; with ``limit``, at most ``limit + 1`` ("more than")."""
+    if limit is not None:
+        rows = query.with_only_columns(literal(1), maintain_column_froms=True).order_by(None)
+        return db.session.scalar(select(func.count()).select_from(rows.limit(limit + 1).subquery()))
     # count(*) over the filtered table itself, not over a subquery of every column, so the
     # database can count from an index alone.
     counting = query.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
     return db.session.scalar(counting)
 
 
-def page_of(query: Select, number: int, per_page: int) -> tuple[list[Application], int]:
-    """One page of results and the total count."""
-    total = count_of(query)
+def page_of(
+    query: Select, number: int, per_page: int, count_limit: int | None = None
+) -> tuple[list[Application], int]:
+    """One page of results and the total count (see ``count_of`` for ``count_limit``)."""
+    total = count_of(query, count_limit)
     rows = db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
     return list(rows), total
 
@@ -175,6 +189,16 @@ def get_application_or_404(user: User, application_id: int) -> Application:
     if application is None:
         abort(404)
     return application
+
+
+def duplicates_of(user: User, application: Application) -> list[duplicates.PossibleDuplicate]:
+    """Other applications the user may see that may be the same organisation's."""
+    return duplicates.possible_duplicates(application, visible_to(user))
+
+
+def duplicate_marks(user: User, rows: list[Application]) -> dict[int, tuple[str, ...]]:
+    """Which of a list page's rows have a possible duplicate the user may see (and why)."""
+    return duplicates.marked_rows(rows, visible_to(user))
 
 
 def coordinators() -> list[User]:

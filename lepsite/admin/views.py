@@ -38,6 +38,7 @@ from ..accounts.login import use_account_language
 from ..accounts.operations import LastAdminError, change_account
 from ..extensions import db
 from ..mail import send_now
+from ..membership import ending
 from ..membership.labels import ORGANISATION_TYPES, STATE_LABELS
 from ..membership.queries import partnership_choices as _partnership_choices
 from ..models import NO_PARTNERSHIP, STATES, User
@@ -45,7 +46,15 @@ from ..review_clock import is_overdue, today
 from ..security import keep_private
 from . import operations, queries
 from .export import csv_rows
-from .forms import ActionForm, BulkForm, ClaimForm, InviteForm, RerouteForm, UserForm
+from .forms import (
+    ActionForm,
+    BulkForm,
+    ClaimForm,
+    EndMembershipForm,
+    InviteForm,
+    RerouteForm,
+    UserForm,
+)
 from .pages import page_number
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -104,7 +113,8 @@ def applications():
     """The user's applications: filter, search, sort, a page at a time."""
     filters = queries.Filters.from_args(request.args)
     number = page_number()
-    rows, total = queries.page_of(queries.filtered(current_user, filters), number, PER_PAGE)
+    query = queries.filtered(current_user, filters)
+    rows, total = queries.page_of(query, number, PER_PAGE, filters.count_limit)
     partnerships = _partnership_choices(g.admin_lang)
     if not current_user.is_admin:
         partnerships = [item for item in partnerships if item[0] in current_user.partnership_keys]
@@ -123,6 +133,7 @@ def applications():
         today=today(),
         is_overdue=is_overdue,
         bulk_form=BulkForm(formdata=None, back=url_for(".applications", **page_args)),
+        duplicate_marks=queries.duplicate_marks(current_user, rows),
     )
 
 
@@ -274,8 +285,11 @@ def application(application_id: int):
     return _application_page(item, ActionForm(formdata=None))
 
 
-def _application_page(item, form: ActionForm, code: int = 200):
-    """The detail page, with the action form as given (re-shown with its errors after a POST)."""
+def _application_page(
+    item, form: ActionForm, code: int = 200, end_form: EndMembershipForm | None = None
+):
+    """The detail page, with the action form as given (re-shown with its errors after a POST),
+    and the form that ends a membership (the same)."""
     reroute_form = None
     if current_user.is_admin:
         reroute_form = RerouteForm(formdata=None, partnership=item.partnership_key)
@@ -290,6 +304,9 @@ def _application_page(item, form: ActionForm, code: int = 200):
         reroute_form=reroute_form,
         claim_form=ClaimForm(formdata=None),
         may_release=operations.may_release(item, current_user),
+        duplicates=queries.duplicates_of(current_user, item),
+        may_end=ending.may_end(item, current_user),
+        end_form=end_form or EndMembershipForm(formdata=None),
         today=today(),
         is_overdue=is_overdue,
     ), code
@@ -315,6 +332,43 @@ def act(application_id: int, action: str):
         flash(_("This action does not fit the application's current state."), "error")
     else:
         flash(_("Saved."), "success")
+    return redirect(url_for(".application", application_id=item.id), code=303)
+
+
+@bp.route("/applications/<int:application_id>/end", methods=["POST"])
+def end_membership(application_id: int):
+    """End an approved membership with a reason; the organisation is told by mail.
+
+    A forged or repeated request (a membership ended already, an application never approved)
+    changes nothing and says why; another partnership's application is a 404, as elsewhere.
+    """
+    item = queries.get_application_or_404(current_user, application_id)
+    if not ending.may_end(item, current_user):
+        return _not_endable(item)
+    form = EndMembershipForm()
+    if not form.validate_on_submit():
+        return _application_page(item, ActionForm(formdata=None), 400, end_form=form)
+    try:
+        mail_ids = ending.end_membership(item, current_user._get_current_object(), form.reason.data)
+    except ending.NotEndable:  # ended a moment ago, by someone else or the organisation
+        return _not_endable(item)
+    send_now(mail_ids)
+    flash(
+        _(
+            "The membership has ended: the organisation has been told by e-mail and is no "
+            "longer on the public list of members."
+        ),
+        "success",
+    )
+    return redirect(url_for(".application", application_id=item.id), code=303)
+
+
+def _not_endable(item):
+    """Back to the application, saying why its membership cannot be ended."""
+    if item.state == "ended":
+        flash(_("This membership has ended already: nothing was changed."), "error")
+    else:
+        flash(_("Only an approved membership can be ended: nothing was changed."), "error")
     return redirect(url_for(".application", application_id=item.id), code=303)
 
 
