@@ -1,4 +1,4 @@
-"""Gunicorn settings for lepsite; ``gunicorn wsgi:app`` reads this file from the working directory.
+"""Gunicorn settings for lepsite: ``gunicorn 'lepsite:create_app()' -c <this file>``.
 
 Environment: ``LEPSITE_BIND`` (default ``127.0.0.1:8000``; the reverse proxy talks to it),
 ``LEPSITE_WORKERS`` (default 2 × cores + 1, at most 9), ``LEPSITE_FORWARDED_ALLOW_IPS`` (the
@@ -6,12 +6,15 @@ proxy's address, default loopback). The app itself reads ``X-Forwarded-*`` throu
 (``LEPSITE_PROXY_COUNT``); gunicorn's setting only decides whom it believes about HTTPS.
 """
 
+import json
 import logging
 import os
+import traceback
 
 from gunicorn.glogging import Logger
 
 from lepsite.log_redaction import redact
+from lepsite.request_log import JsonFormatter, access_entry
 
 bind = os.environ.get("LEPSITE_BIND", "127.0.0.1:8000")
 
@@ -48,7 +51,10 @@ def on_starting(server) -> None:
 
 forwarded_allow_ips = os.environ.get("LEPSITE_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# Logs to stdout/stderr, for systemd's journal or the container runtime.
+# Logs to stdout/stderr, for systemd's journal or the container runtime: the access log on
+# stdout; gunicorn's own messages and the app's on stderr. Every line is one JSON object
+# (lepsite/request_log.py): time, level, logger, request id, method, path, and for the access
+# log status, duration_ms and the signed-in user's id.
 accesslog = "-"
 errorlog = "-"
 
@@ -56,9 +62,57 @@ errorlog = "-"
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger, with secret links cut from the request line, path and referrer."""
+    """Gunicorn's logger, writing JSON lines with secret links cut from every path.
+
+    It also takes the app's log (the ``lepsite`` loggers, the audit log among them) unless the
+    operator configures logging (``logconfig``, ``logconfig_dict``, ``logconfig_json``), so
+    one request's lines share a format, a request id and a destination.
+    """
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        formatter = JsonFormatter()
+        streams = []
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                # Syslog handlers keep gunicorn's syslog format.
+                if getattr(handler, "_gunicorn", False) and isinstance(
+                    handler, logging.StreamHandler
+                ):
+                    handler.setFormatter(formatter)
+                    if log is self.error_log:
+                        streams.append(handler)
+        app_log = logging.getLogger("lepsite")
+        for handler in list(app_log.handlers):
+            if getattr(handler, "_gunicorn", False):  # from a previous setup (reload)
+                app_log.removeHandler(handler)
+        if cfg.logconfig or cfg.logconfig_dict or getattr(cfg, "logconfig_json", None):
+            return
+        for handler in streams:
+            app_log.addHandler(handler)
+        if app_log.level == logging.NOTSET:
+            app_log.setLevel(logging.INFO)
+
+    def access(self, resp, req, environ, request_time) -> None:
+        """One JSON line per request, with the id and user the app left in the environ."""
+        cfg = self.cfg
+        if not (
+            cfg.accesslog
+            or cfg.logconfig
+            or cfg.logconfig_dict
+            or getattr(cfg, "logconfig_json", None)
+            or (cfg.syslog and not cfg.disable_redirect_access_to_syslog)
+        ):
+            return
+        try:
+            status = int(str(resp.status).split(None, 1)[0])
+            entry = access_entry(environ, status, request_time.total_seconds())
+            self.access_log.info(json.dumps(entry, ensure_ascii=False))
+        except Exception:
+            self.error(traceback.format_exc())
 
     def atoms(self, resp, req, environ, request_time):
+        """Gunicorn's format atoms (for a subclass with a text format), secret links cut."""
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "f", "{referer}i"):
             if isinstance(atoms.get(key), str):

@@ -2,15 +2,19 @@
 
 Run from anywhere with the project's virtualenv: ``.venv/bin/python bench/run.py``. It builds a
 throw-away instance (SQLite by default), adds 100,000 applications, starts ``gunicorn -w 2``
-on a free loopback port, drives each page with wrk and stops everything again, also on Ctrl-C.
-Standard library only; needs ``wrk`` (Debian package ``wrk``). See bench/README.md.
+on a free loopback port, drives each page with wrk, then the repository's nginx configuration
+in front of it (a public page from nginx's cache beside the same bytes from disk), and stops
+everything again, also on Ctrl-C. Standard library only; needs ``wrk`` (Debian package
+``wrk``), and ``nginx`` for the nginx rows. See bench/README.md.
 """
 
 # Every command below is a fixed argument list run without a shell.
 # ruff: noqa: S603
 
 import argparse
+import base64
 import datetime as dt
+import hmac
 import html
 import http.client
 import os
@@ -39,6 +43,11 @@ USER_AGENT = "lepsite-bench/1"
 ADMIN = "bench-admin@example.org"
 COORDINATOR = "bench-kyiv@example.org"
 COORDINATOR_PARTNERSHIP = "kyiv"
+# Both accounts sign in with a second factor (admins must): a throw-away TOTP key.
+TOTP_SECRET = "LEPSITEBENCHTOTPKEYNOTFORUSE2345"  # noqa: S105
+CONFIG = ROOT / "gunicorn.conf.py"
+NGINX_CONFIG = ROOT / "deploy" / "nginx" / "lepsite.conf"
+NGINX_TURNS = 3
 
 
 @dataclass
@@ -108,13 +117,21 @@ def free_port() -> int:
 
 
 def flask(env: dict, *args: str, stdin: str | None = None, debug: bool = False) -> str:
-    """Run ``flask --app wsgi …`` in the project and return its output; stop on failure."""
+    """Run ``flask --app lepsite …`` and return its output; stop on failure.
+
+    From the instance's folder, not the project: the commands work from anywhere."""
     env = dict(env)
     if debug:  # the demo commands refuse to run outside debug
         env["FLASK_DEBUG"] = "1"
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
+    command = [sys.executable, "-m", "flask", "--app", "lepsite", *args]
     done = subprocess.run(
-        command, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, check=False
+        command,
+        cwd=Path(env["LEPSITE_INSTANCE_PATH"]).parent,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if done.returncode != 0:
         sys.exit(f"failed: flask {' '.join(args)}\n{done.stdout}{done.stderr}")
@@ -137,7 +154,7 @@ def database_is_empty(env: dict, wipe: bool) -> bool:
     )
     done = subprocess.run(
         [sys.executable, "-c", script, "wipe" if wipe else "check"],
-        cwd=ROOT,
+        cwd=Path(env["LEPSITE_INSTANCE_PATH"]).parent,
         env=env,
         capture_output=True,
         text=True,
@@ -179,12 +196,49 @@ def prepare(args, env: dict) -> None:
             "--password-stdin",
             stdin=PASSWORD + "\n",
         )
+    turn_on_second_factor(env)
     if args.applications:
         print(f"seeding {args.applications:,} applications …", flush=True)
         output = flask(
             env, "demo", "seed-bulk", "--applications", str(args.applications), debug=True
         )
         print("  " + output.strip().splitlines()[-1], flush=True)
+
+
+def turn_on_second_factor(env: dict) -> None:
+    """Give every account the bench's TOTP key, as a confirmed set-up would."""
+    script = (
+        "import sys\n"
+        "from sqlalchemy import select\n"
+        "from lepsite import create_app\n"
+        "from lepsite.accounts.two_factor import TwoFactor\n"
+        "from lepsite.extensions import db\n"
+        "from lepsite.models import User, utcnow\n"
+        "with create_app().app_context():\n"
+        "    for user in db.session.scalars(select(User)):\n"
+        "        row = TwoFactor(user_id=user.id, secret=sys.argv[1], enabled_at=utcnow())\n"
+        "        db.session.merge(row)\n"
+        "    db.session.commit()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, TOTP_SECRET],
+        cwd=Path(env["LEPSITE_INSTANCE_PATH"]).parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"cannot set up the second factor:\n{done.stderr}")
+
+
+def totp(secret: str) -> str:
+    """The code an authenticator app shows now (RFC 6238: SHA-1, 30 s, 6 digits)."""
+    key = base64.b32decode(secret)
+    digest = hmac.digest(key, (int(time.time()) // 30).to_bytes(8, "big"), "sha1")
+    offset = digest[-1] & 0x0F
+    number = int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF
+    return f"{number % 1_000_000:06d}"
 
 
 # ---------------------------------------------------------------- the server
@@ -197,10 +251,22 @@ class Server:
         self.port = free_port()
         self.base = f"127.0.0.1:{self.port}"
         self.log = open(log_path, "wb")  # noqa: SIM115 (closed in stop())
-        # gunicorn reads gunicorn.conf.py from the project, like production; -w and -b win.
+        # As production starts it: the factory, and the project's gunicorn.conf.py named
+        # explicitly (-w and -b win over it), from a folder outside the project.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", self.base, "wsgi:app"],
-            cwd=ROOT,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(CONFIG),
+                "-w",
+                str(workers),
+                "-b",
+                self.base,
+                "lepsite:create_app()",
+            ],
+            cwd=log_path.parent,
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -248,6 +314,92 @@ class Server:
         self.log.close()
 
 
+class Nginx:
+    """The repository's nginx configuration in front of the app, as plain HTTP on loopback.
+
+    Only what cannot run here is changed: the ports, TLS (gone: certificates, and the handshake
+    costs both nginx rows alike), the site's name (127.0.0.1, the app's LEPSITE_BASE_URL) and
+    the folders. /srv/lepsite/static/ becomes a folder of ours holding the page's bytes.
+    """
+
+    def __init__(self, folder: Path, app_port: int):
+        self.folder = folder
+        self.port, redirect_port = free_port(), free_port()
+        self.base = f"127.0.0.1:{self.port}"
+        for name in ("cache", "temp", "site/static"):
+            (folder / name).mkdir(parents=True)
+        text = NGINX_CONFIG.read_text()
+        text = re.sub(r"^\s*listen \[::\].*\n", "", text, flags=re.MULTILINE)
+        text = re.sub(r"^\s*ssl_\w+ .*\n", "", text, flags=re.MULTILINE)
+        text = text.replace("listen 443 ssl http2", f"listen 127.0.0.1:{self.port}")
+        text = text.replace("listen 80", f"listen 127.0.0.1:{redirect_port}")
+        text = text.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};")
+        text = text.replace("lep.example.org", "127.0.0.1")
+        text = text.replace("/srv/lepsite/", f"{folder / 'site'}/")
+        text = text.replace("/var/lib/nginx/lepsite-cache", str(folder / "cache"))
+        text = text.replace("/var/log/nginx/access.log", str(folder / "access.log"))
+        (folder / "lepsite.conf").write_text(text)
+        temp = "".join(
+            f"    {kind}_temp_path {folder / 'temp' / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        # As root, workers run as root too: the cache lives in our private temporary folder.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        # The http settings of Debian's /etc/nginx/nginx.conf that change speed.
+        (folder / "nginx.conf").write_text(
+            f"daemon off;\n{user}worker_processes auto;\npid {folder / 'nginx.pid'};\n"
+            f"error_log {folder / 'error.log'} warn;\n"
+            "events { worker_connections 1024; }\n"
+            f"http {{\n    include /etc/nginx/mime.types;\n{temp}"
+            "    sendfile on;\n    tcp_nopush on;\n"
+            f"    include {folder / 'lepsite.conf'};\n}}\n"
+        )
+        self.log = open(folder / "nginx.out", "wb")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen(
+            [nginx_binary(), "-p", str(folder), "-e", str(folder / "error.log"),
+             "-c", str(folder / "nginx.conf")],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def serve_from_disk(self, name: str, body: bytes) -> str:
+        """Put ``body`` where nginx serves static files; returns its path."""
+        (self.folder / "site" / "static" / name).write_bytes(body)
+        return f"/static/{name}"
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        """Return once nginx listens; fail if it exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx exited: {(self.folder / 'error.log').read_text()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("nginx did not start in time")
+
+    def stop(self) -> None:
+        """SIGQUIT (graceful), then SIGKILL if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+def nginx_binary() -> str | None:
+    """nginx, also where Debian puts it (/usr/sbin, often not on a user's PATH)."""
+    return shutil.which("nginx") or next(
+        (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
+    )
+
+
 # ---------------------------------------------------------------- HTTP with the standard library
 
 
@@ -292,17 +444,26 @@ class Browser:
                 changed = True
         return status, text, changed
 
-    def sign_in(self, email: str) -> None:
-        """Sign in through the form, then settle the session (it gains a CSRF token on the
-        first admin page, which the browser would store and send from then on)."""
-        status, page, _ = self.send("GET", "/admin/login")
+    def form(self, path: str) -> str:
+        """The CSRF token of the form at ``path``."""
+        status, page, _ = self.send("GET", path)
         token = re.search(r'name="csrf_token"[^>]*?value="([^"]+)"', page)
         if status != 200 or not token:
-            raise RuntimeError(f"no sign-in form at /admin/login (status {status})")
-        form = {"csrf_token": html.unescape(token.group(1)), "email": email, "password": PASSWORD}
+            raise RuntimeError(f"no form at {path} (status {status})")
+        return html.unescape(token.group(1))
+
+    def sign_in(self, email: str) -> None:
+        """Sign in through the forms (password, then the code), then settle the session (it
+        gains a CSRF token on the first admin page, which the browser would store and send
+        from then on)."""
+        form = {"csrf_token": self.form("/admin/login"), "email": email, "password": PASSWORD}
         status, _, _ = self.send("POST", "/admin/login", form)
         if status != 303:
             raise RuntimeError(f"sign-in as {email} failed with status {status}")
+        form = {"csrf_token": self.form("/admin/login/code"), "code": totp(TOTP_SECRET)}
+        status, _, _ = self.send("POST", "/admin/login/code", form)
+        if status != 303:
+            raise RuntimeError(f"the second step of {email}'s sign-in failed ({status})")
         for _ in range(3):
             if not self.send("GET", "/admin/applications/")[2]:
                 return
@@ -352,6 +513,49 @@ def run_wrk(base: str, target: Target, args, folder: Path, connections: int) -> 
     p95 = int(lua.group(2)) / 1000
     problems = re.findall(r"(Socket errors: .*|Non-2xx or 3xx responses: \d+)", output)
     return Result(target, rate, p50, p95, p99, int(lua.group(4)), "; ".join(problems))
+
+
+# ---------------------------------------------------------------- nginx
+
+
+def fetch(base: str, path: str) -> tuple[int, dict, bytes]:
+    """One GET: (status, headers, body as bytes)."""
+    host, port = base.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request("GET", path, headers={"User-Agent": USER_AGENT})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def measure_nginx(nginx: Nginx, page: str, args, folder: Path) -> list[Result]:
+    """A public page from nginx's cache, beside the same bytes as a file nginx serves."""
+    status, _headers, body = fetch(nginx.base, page)  # a MISS: fills the cache
+    if status != 200:
+        raise RuntimeError(f"{page} through nginx answers {status}; see {nginx.folder}")
+    verdict = fetch(nginx.base, page)[1].get("X-Cache-Status")
+    if verdict != "HIT":
+        raise RuntimeError(f"{page} is not served from nginx's cache ({verdict})")
+    static = nginx.serve_from_disk("bench-page.html", body)
+    if fetch(nginx.base, static)[2] != body:
+        raise RuntimeError(f"nginx does not serve {static} as written")
+    targets = (
+        Target(f"`{page}`'s bytes from disk", static),
+        Target(f"`{page}` from nginx's cache", page),
+    )
+    # The two are compared with each other: taken in turns, three times, the best of each, so
+    # a burst of other work on the machine does not land on one of them only.
+    best: dict[str, Result] = {}
+    for turn in range(1, NGINX_TURNS + 1):
+        for target in targets:
+            print(f"  wrk nginx ({turn}/{NGINX_TURNS}): {target.label} …", flush=True)
+            result = run_wrk(nginx.base, target, args, folder, args.connections)
+            kept = best.get(target.path)
+            if kept is None or result.requests_per_second > kept.requests_per_second:
+                best[target.path] = result
+    return [best[target.path] for target in targets]
 
 
 # ---------------------------------------------------------------- CSV export
@@ -442,10 +646,10 @@ def load_average() -> str:
     return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def table(results: list[Result], floor: float) -> str:
-    """The results as a Markdown table, each rate also as a ratio to /healthz."""
+def table(results: list[Result], floor: float, against: str = "× floor") -> str:
+    """The results as a Markdown table, each rate also as a ratio to the floor's."""
     lines = [
-        "| page | path | req/s | × /healthz | p50 ms | p95 ms | p99 ms |",
+        f"| page | path | req/s | {against} | p50 ms | p95 ms | p99 ms |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
@@ -482,7 +686,7 @@ def main(argv=None) -> int:
         LEPSITE_RATELIMIT_ENABLED="false",
     )
     database = urllib.parse.urlsplit(args.database_uri).scheme if args.database_uri else "sqlite"
-    server = None
+    server = nginx = None
     try:
         if args.database_uri:
             env["LEPSITE_SQLALCHEMY_DATABASE_URI"] = args.database_uri
@@ -502,7 +706,12 @@ def main(argv=None) -> int:
         )
         coordinator_rows = coordinator_rows.group(1).strip() if coordinator_rows else "?"
 
-        targets = [Target("framework floor", "/healthz")]
+        # /healthz writes to the database and the disk (fsync) each time: robots.txt is the
+        # framework's floor (routing, the response hooks, a tiny answer, no database).
+        targets = [
+            Target("framework floor", "/robots.txt"),
+            Target("health check (writes)", "/healthz"),
+        ]
         for lang, path in longest_pages().items():
             targets.append(Target(f"longest content page ({lang})", path))
         targets.append(Target("application form", "/en/apply"))
@@ -537,6 +746,13 @@ def main(argv=None) -> int:
             for target in admin_targets[:2]:
                 print(f"  wrk -c{args.latency_connections} {target.label} …", flush=True)
                 quiet.append(run_wrk(server.base, target, args, folder, args.latency_connections))
+        edge = []
+        if nginx_binary():
+            nginx = Nginx(folder / "nginx", server.port)
+            nginx.wait_ready()
+            edge = measure_nginx(nginx, longest_pages()["en"], args, folder)
+        else:
+            print("  nginx is not installed (Debian: apt-get install nginx-light): skipped")
         print("  CSV export …", flush=True)
         export = measure_export(server, admin)
         if admin.send("GET", "/admin/applications/")[0] != 200:
@@ -548,6 +764,21 @@ def main(argv=None) -> int:
         if quiet:
             print(f"\n### {database}, admin pages with {args.latency_connections} connection(s)\n")
             print(table(quiet, floor))
+        if edge:
+            print(f"\n### nginx in front of gunicorn, {args.connections} connections\n")
+            print(table(edge, edge[0].requests_per_second, against="× from disk"))
+        form, health = (
+            next(r for r in results if r.target.path == path).requests_per_second
+            for path in ("/en/apply", "/healthz")
+        )
+        goals = (
+            f"application form {form / health:.2f} × /healthz (≥ 0.5), "
+            f"{form / floor:.2f} × the floor"
+        )
+        if edge:
+            ratio = edge[1].requests_per_second / edge[0].requests_per_second
+            goals += f"; the page from nginx's cache {ratio:.2f} × from disk (≥ 0.8)"
+        print(f"\nGoals: {goals}")
         print(
             f"\nCSV export (admin, all rows): status {export['status']}, {export['lines'] - 1:,} "
             f"rows, {export['megabytes']:.1f} MB in {export['seconds']:.1f} s; worker RSS "
@@ -561,6 +792,8 @@ def main(argv=None) -> int:
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip this
+        if nginx is not None:
+            nginx.stop()
         if server is not None:
             server.stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -15,6 +15,8 @@ from . import (
     i18n,
     input_guard,
     mail,
+    reports,
+    request_log,
     search,
     security,
     site,
@@ -24,6 +26,7 @@ from . import (
     urls,
 )
 from .admin import bp as admin_bp
+from .admin import search as admin_search
 from .config import (
     defaults,
     ensure_base_url,
@@ -75,7 +78,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         database.init_engine(db.engine, app)
-    migrate.init_app(app, db, directory=str(site_dir("migrations")), render_as_batch=True)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(site_dir("migrations")),
+        render_as_batch=True,
+        include_name=admin_search.in_models,  # the FTS5 table and trigram index: not models
+    )
     limiter.init_app(app)
     accounts.init_app(app)
     if app.config["PROXY_COUNT"]:
@@ -101,9 +110,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(applications_cli)
     app.cli.add_command(content_cli)
     audit.init_app(app)
+    reports.init_app(app)  # the statistics, kept with every change to an application
     mail.init_app(app)
     input_guard.init_app(app)
     errors.init_app(app)
+    request_log.init_app(app)
     security.init_app(app)
     templating.init_app(app)
     static_files.init_app(app)

@@ -48,7 +48,12 @@ def defaults(instance_path: str) -> dict:
         # Mail: SMTP when MAIL_SERVER is set, else .eml files in the outbox folder.
         "MAIL_SERVER": None,
         "MAIL_PORT": 25,
+        # STARTTLS (port 587), or implicit TLS (MAIL_USE_SSL, port 465); either checks the
+        # server's certificate and name, against MAIL_TLS_CA_FILE (PEM) if set, else the
+        # system's authorities.
         "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_TLS_CA_FILE": None,
         "MAIL_USERNAME": None,
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "lep@localhost",
@@ -68,6 +73,11 @@ def defaults(instance_path: str) -> dict:
         # typed (so no one can flood a mailbox from many addresses).
         "STATUS_LINKS_RATE_LIMIT": "5 per 15 minutes;20 per day",
         "STATUS_LINKS_EMAIL_RATE_LIMIT": "3 per hour;6 per day",
+        # Requests for a copy of one's data from the status page, per client address and per
+        # application; a second request within DATA_COPY_REPEAT_SECONDS sends nothing more.
+        "DATA_COPY_RATE_LIMIT": "10 per hour;30 per day",
+        "DATA_COPY_APPLICATION_RATE_LIMIT": "5 per day",
+        "DATA_COPY_REPEAT_SECONDS": 600,
         "LOGIN_RATE_LIMIT": "5 per minute;50 per day",
         # How many proxies in front of the app set X-Forwarded-For (0: trust none).
         "PROXY_COUNT": 0,
@@ -79,7 +89,8 @@ def defaults(instance_path: str) -> dict:
         "TIME_ZONE": "Europe/Sarajevo",
         # Days an applicant has to answer a question: reminded halfway, then closed as lapsed.
         "INFO_REQUEST_LAPSE_DAYS": 30,
-        # Rejected and withdrawn applications are anonymised this many days after the decision.
+        # Rejected, withdrawn and lapsed applications are anonymised this many days after the
+        # decision; ended memberships this many days after their end.
         "RETENTION_DAYS": 365,
         # The site's public address (https://lep.example.org): the one source of absolute links.
         "BASE_URL": None,

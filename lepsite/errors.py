@@ -1,8 +1,9 @@
 """Error pages in the visitor's language, revealing nothing about the server.
 
 Every page a visitor can meet says whether what they sent was kept and what to do next. A
-failure is logged as one line per request; its traceback at most once a minute per kind (the
-exception class and the line that raised it), so an outage does not flood the log.
+failure is logged as one line per request naming the request's id (``request_log``), which the
+500 page shows too; its traceback at most once a minute per kind (the exception class and the
+line that raised it), so an outage does not flood the log.
 """
 
 import contextlib
@@ -18,7 +19,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from .extensions import db
 from .i18n import LANGUAGES
-from .log_redaction import redact
+from .request_log import current_request_id, loggable_path
 
 # Statuses with a page of their own; the rest share the generic one.
 _OWN_PAGES = {400, 404, 413, 429, 500, 503}
@@ -27,7 +28,6 @@ _OWN_PAGES = {400, 404, 413, 429, 500, 503}
 RETRY_AFTER = 30
 TRACEBACK_INTERVAL = 60.0
 
-# Secret links must stay out of the log (as in gunicorn.conf.py's access log).
 # A full disk or a read-only file system: the server's fault, and passing.
 _STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
@@ -55,7 +55,7 @@ def is_unavailable(error: BaseException) -> bool:
 
 
 def _redacted_path() -> str:
-    return redact(request.path)
+    return loggable_path(request.path)
 
 
 def _summary(error: BaseException) -> str:
@@ -94,12 +94,21 @@ def log_failure(error: BaseException, code: int) -> None:
     if isinstance(error, sa_exc.StatementError):
         error.hide_parameters = True  # the traceback's last line repeats the parameters
     throttle: _Throttle = current_app.extensions["lepsite.error_log"]
+    request_id = current_request_id()
     current_app.logger.error(
-        "%s %s failed with %d: %s", request.method, _redacted_path(), code, _summary(error)
+        "%s %s failed with %d: %s (request %s)",
+        request.method,
+        _redacted_path(),
+        code,
+        _summary(error),
+        request_id,
     )
     if throttle.due(_kind(error)):
         current_app.logger.error(
-            "Traceback of %s (once a minute)", type(error).__name__, exc_info=error
+            "Traceback of %s in request %s (once a minute)",
+            type(error).__name__,
+            request_id,
+            exc_info=error,
         )
 
 
@@ -134,6 +143,8 @@ def render_error(error: HTTPException):
         # The membership form says more: whether the application arrived.
         application_form=request.endpoint == "membership.apply" and _sent_data(),
         stored_application=g.get("stored_application"),
+        # A visitor who writes about a failure can quote it; the log line names it too.
+        request_id=current_request_id() if code == 500 else None,
     )
     return page, code, headers
 

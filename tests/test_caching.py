@@ -4,6 +4,7 @@ import re
 
 import markdown
 import pytest
+from conftest import valid_application
 from sqlalchemy import update
 
 from lepsite import content
@@ -146,3 +147,81 @@ def test_pages_stay_small_and_need_no_javascript(client, app):
     stylesheet = client.get("/static/css/site.css")
     assert len(stylesheet.data) < 16_000
     stylesheet.close()
+
+
+# ---------------------------------------------------------------- the application form
+
+FORM_SECRETS = re.compile(r'(name="(?:csrf_token|submission_key)"[^>]*value=")([^"]+)"')
+
+
+def form_secrets(page: str) -> dict:
+    """The form's CSRF token and one-time key."""
+    found = {}
+    for match in re.finditer(r'<input[^>]*name="(csrf_token|submission_key)"[^>]*>', page):
+        found[match[1]] = re.search(r'value="([^"]+)"', match[0])[1]
+    return found
+
+
+def test_the_form_is_rendered_once_and_every_visitor_gets_fresh_secrets(app, monkeypatch):
+    first = app.test_client().get("/en/apply")
+    monkeypatch.setattr(
+        "lepsite.membership.views.render_template",
+        lambda *args, **kwargs: pytest.fail("the form was rendered again"),
+    )
+    second = app.test_client().get("/en/apply")
+    assert first.status_code == second.status_code == 200
+    assert second.headers["Cache-Control"] == "no-store"
+    assert "Set-Cookie" in second.headers  # the session that holds the CSRF secret
+    pages = [response.get_data(as_text=True) for response in (first, second)]
+    secrets_ = [form_secrets(page) for page in pages]
+    assert set(secrets_[0]) == set(secrets_[1]) == {"csrf_token", "submission_key"}
+    assert secrets_[0]["csrf_token"] != secrets_[1]["csrf_token"]
+    assert secrets_[0]["submission_key"] != secrets_[1]["submission_key"]
+    # Apart from the secrets, the very page a fresh rendering gives.
+    assert FORM_SECRETS.sub(r"\1-", pages[0]) == FORM_SECRETS.sub(r"\1-", pages[1])
+
+
+def test_a_stored_form_page_equals_a_fresh_rendering(app):
+    from lepsite.membership import views
+
+    client = app.test_client()
+    stored = client.get("/uk/apply?partnership=kyiv").get_data(as_text=True)
+    stored = client.get("/uk/apply?partnership=kyiv").get_data(as_text=True)  # from the cache
+    values = form_secrets(stored)
+    with app.test_request_context("/uk/apply?partnership=kyiv"):
+        app.preprocess_request()
+        fresh = views._blank_form(
+            views.queries.partnership_choices("uk", open_only=True), "kyiv", **values
+        )
+    assert stored == fresh
+    assert re.search(r'<option selected value="kyiv">|<option value="kyiv" selected', fresh)
+
+
+def test_a_form_from_the_stored_page_is_accepted_once(app):
+    client = app.test_client()
+    client.get("/en/apply")  # fills the cache
+    page = client.get("/en/apply").get_data(as_text=True)
+    data = {**form_secrets(page), **valid_application()}
+    first = client.post("/en/apply", data=data)
+    assert first.status_code == 303
+    # The same form again (a double click): the one stored application, not a second.
+    again = client.post("/en/apply", data=data)
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    with app.app_context():
+        assert db.session.query(Application).count() == 1
+    # The token is bound to the visitor's session, as before: another browser's is refused.
+    other = app.test_client()
+    other.get("/en/apply")
+    data = {**data, "submission_key": form_secrets(other.get("/en/apply").text)["submission_key"]}
+    assert other.post("/en/apply", data=data).status_code == 400
+
+
+def test_an_unknown_partnership_in_the_address_shares_the_plain_page(app):
+    client = app.test_client()
+    for query in ("", "?partnership=nowhere", "?partnership=%3Cscript%3E"):
+        page = client.get(f"/en/apply{query}").get_data(as_text=True)
+        chosen = re.findall(r"<option selected[^>]*>", page)
+        assert '<option selected value="">' in chosen, query  # "Choose one"
+        assert "nowhere" not in page and "<script" not in page
+    assert len(app.extensions["lepsite.form_pages"]._entries) == 1

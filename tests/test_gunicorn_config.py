@@ -28,8 +28,8 @@ def run_gunicorn(tmp_path, **env) -> subprocess.CompletedProcess:
         **env,
     )
     return subprocess.run(
-        [str(GUNICORN), "wsgi:app"],
-        cwd=REPO,
+        [str(GUNICORN), "lepsite:create_app()", "-c", str(REPO / "gunicorn.conf.py")],
+        cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
@@ -65,3 +65,34 @@ def test_the_access_log_keeps_every_secret_link_out():
             conf.Logger.atoms = original
         assert token not in "".join(redacted.values())
         assert "[token]" in redacted["U"]
+
+
+@pytest.mark.parametrize("how", ["factory from any folder", "wsgi.py from the project"])
+def test_gunicorn_loads_the_app_either_way(tmp_path, how):
+    """``gunicorn 'lepsite:create_app()' -c …/gunicorn.conf.py`` from anywhere (as the README
+    says), and ``gunicorn wsgi:app`` from the project (the older way, still allowed)."""
+    require(GUNICORN.exists(), "gunicorn in the virtualenv (pip install -e '.[test]')")
+    if how == "wsgi.py from the project":
+        command, folder = [str(GUNICORN), "wsgi:app"], REPO
+    else:
+        command = [str(GUNICORN), "lepsite:create_app()", "-c", str(REPO / "gunicorn.conf.py")]
+        folder = tmp_path
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("LEPSITE_")
+    }
+    environment.update(
+        LEPSITE_SECRET_KEY=secrets.token_hex(32),
+        LEPSITE_BASE_URL="http://127.0.0.1",
+        LEPSITE_INSTANCE_PATH=str(tmp_path / "instance"),
+        LEPSITE_WORKERS="1",
+    )
+    # --check-config loads the app and exits: 0 when it loaded.
+    result = subprocess.run(
+        [*command, "--check-config"],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

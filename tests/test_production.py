@@ -1,8 +1,9 @@
 """Two app servers sharing one PostgreSQL database and one Redis, as in production.
 
-Starts its own ``redis-server`` and two ``gunicorn wsgi:app`` processes (one worker each, the
-repository's ``gunicorn.conf.py``) on free loopback ports, in a fresh schema of the database
-named by ``LEPSITE_TEST_POSTGRES_URI``.
+Starts its own ``redis-server`` and two ``gunicorn 'lepsite:create_app()'`` processes (one
+worker each, the repository's ``gunicorn.conf.py`` named explicitly) on free loopback ports, in
+a fresh schema of the database named by ``LEPSITE_TEST_POSTGRES_URI``. They and the ``flask``
+commands run from a folder outside the repository, as from an installed package.
 """
 
 import contextlib
@@ -33,6 +34,9 @@ SECRET_KEY = secrets.token_hex(32)
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 START_TIMEOUT = 20
+# How operators start the app server: the factory, and the settings file named explicitly, so
+# the working directory does not matter.
+GUNICORN = [str(BIN / "gunicorn"), "lepsite:create_app()", "-c", str(REPO / "gunicorn.conf.py")]
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -101,10 +105,10 @@ def start(stack: contextlib.ExitStack, args: list, log: Path, **options) -> subp
 
 
 def flask(env: dict, *args: str, stdin: str = "") -> None:
-    """Run a ``flask --app wsgi`` command as an operator would."""
+    """Run a ``flask --app lepsite`` command as an operator would, from another folder."""
     result = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=REPO,
+        [str(BIN / "flask"), "--app", "lepsite", *args],
+        cwd=Path(env["LEPSITE_INSTANCE_PATH"]).parent,
         env=env,
         input=stdin,
         capture_output=True,
@@ -187,9 +191,9 @@ def servers(tmp_path_factory):
             log = root / f"gunicorn-{name}.log"
             process = start(
                 stack,
-                [str(BIN / "gunicorn"), "wsgi:app"],
+                GUNICORN,
                 log,
-                cwd=REPO,  # where gunicorn finds gunicorn.conf.py
+                cwd=root,
                 env={
                     **env,
                     "LEPSITE_BIND": f"127.0.0.1:{port}",
@@ -221,7 +225,13 @@ def test_an_application_sent_to_one_server_is_seen_on_the_other(servers):
     assert "Server" not in headers  # gunicorn.conf.py drops gunicorn's banner
     # The access log shows that the page was read, not the key that opens it.
     token = status_path.rsplit("/", 1)[1]
-    logs = "".join(path.read_text() for path in servers["root"].glob("gunicorn-*.log"))
+    # gunicorn writes the access line after the answer has gone: wait for it (bounded).
+    deadline = time.monotonic() + 10
+    while True:
+        logs = "".join(path.read_text() for path in servers["root"].glob("gunicorn-*.log"))
+        if "/en/apply/status/[token]" in logs or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert "/en/apply/status/[token]" in logs
     assert token not in logs
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..extensions import db
 from ..models import User, utcnow
+from ..request_log import current_request_id
 from .models import AuditEvent
 
 log = logging.getLogger("lepsite.audit")
@@ -80,6 +81,7 @@ def record(
         "subject": values["subject"],
         "address": address,
         "details": json.loads(details_text),
+        "request_id": current_request_id(),
     }
     db.session.info.setdefault(_PENDING, []).append(
         json.dumps(line, ensure_ascii=False, sort_keys=True)

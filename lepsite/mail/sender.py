@@ -13,10 +13,15 @@ Exactly once, as far as SMTP allows:
   message twice: that one message, once its claim runs out. The ``Message-ID`` stays the same,
   so mail systems that drop duplicates drop it.
 
-Every SMTP exchange, the connection (connect, greeting, EHLO, STARTTLS, AUTH) and then each
-message, has an overall deadline of ``MAIL_TIMEOUT`` seconds: a socket timeout alone restarts
-with every byte, so a server that accepts and then trickles or says nothing could hold a
-sender for ever.
+Every SMTP exchange, the connection (connect, TLS handshake, greeting, EHLO, STARTTLS, AUTH)
+and then each message, has an overall deadline of ``MAIL_TIMEOUT`` seconds: a socket timeout
+alone restarts with every byte, so a server that accepts and then trickles or says nothing
+could hold a sender for ever.
+
+TLS, ``MAIL_USE_TLS`` (STARTTLS, port 587) or ``MAIL_USE_SSL`` (implicit TLS, port 465), checks
+the server: its certificate must chain to a trusted authority (the system's, or only those in
+``MAIL_TLS_CA_FILE`` for an internal server with its own CA) and name ``MAIL_SERVER``. A server
+that fails the check gets nothing, not even the password; its mail waits, as in an outage.
 
 A failed attempt waits before the next (30 s, doubling, at most an hour); after
 ``MAX_ATTEMPTS`` (about 13 hours of outage) or a permanent refusal (5xx) the message is
@@ -125,7 +130,9 @@ class _Deadline:
 
     def __exit__(self, kind, error, traceback) -> None:
         self._done.set()
-        if self.expired and isinstance(error, (OSError, smtplib.SMTPException)):
+        # The socket's own timeout (the same length) may fire a moment before the watchdog.
+        expired = self.expired or time.monotonic() >= self._ends
+        if expired and isinstance(error, (OSError, smtplib.SMTPException)):
             raise DeadlineExceeded(f"no answer within {self.seconds:g} s") from error
 
 
@@ -135,6 +142,25 @@ class _WatchedSMTP(smtplib.SMTP):
     def __init__(self, deadline: _Deadline, *args, **kwargs):
         deadline.target = self
         super().__init__(*args, **kwargs)
+
+
+class _WatchedSMTPSSL(smtplib.SMTP_SSL):
+    """smtplib's implicit-TLS client, watched by a deadline from before it connects."""
+
+    def __init__(self, deadline: _Deadline, *args, **kwargs):
+        deadline.target = self
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host, port, timeout):
+        plain = smtplib.SMTP._get_socket(self, host, port, timeout)
+        self.sock = plain  # so the deadline can cut a handshake that drags
+        return self.context.wrap_socket(plain, server_hostname=self._host)
+
+
+def tls_context(config) -> ssl.SSLContext:
+    """Certificates and host names checked, against ``MAIL_TLS_CA_FILE`` if set, else the
+    system's authorities."""
+    return ssl.create_default_context(cafile=config.get("MAIL_TLS_CA_FILE") or None)
 
 
 @cache
@@ -153,19 +179,33 @@ class SmtpTransport:
 
     def open(self) -> None:
         config = self.config
+        implicit_tls = config.get("MAIL_USE_SSL")
+        context = tls_context(config) if implicit_tls or config["MAIL_USE_TLS"] else None
         with _Deadline(self.timeout) as deadline:
-            self.smtp = smtp = _WatchedSMTP(
-                deadline,
-                config["MAIL_SERVER"],
-                config["MAIL_PORT"],
-                local_hostname=_local_hostname(),
-                timeout=self.timeout,
-            )
-            if config["MAIL_USE_TLS"]:
-                smtp.sock.settimeout(deadline.remaining())  # the TLS handshake inherits it
-                smtp.starttls(context=ssl.create_default_context())
-            if config["MAIL_USERNAME"]:
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            try:
+                if implicit_tls:
+                    smtp = _WatchedSMTPSSL(deadline, context=context, **self._server())
+                else:
+                    smtp = _WatchedSMTP(deadline, **self._server())
+                if config["MAIL_USE_TLS"] and not implicit_tls:
+                    smtp.sock.settimeout(deadline.remaining())  # the TLS handshake inherits it
+                    smtp.starttls(context=context)
+                if config["MAIL_USERNAME"]:
+                    smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            except BaseException:
+                # A refused certificate leaves the socket open; nothing else will close it.
+                if deadline.target is not None:
+                    deadline.target.close()
+                raise
+            self.smtp = smtp
+
+    def _server(self) -> dict:
+        return {
+            "host": self.config["MAIL_SERVER"],
+            "port": self.config["MAIL_PORT"],
+            "local_hostname": _local_hostname(),
+            "timeout": self.timeout,
+        }
 
     def send(self, email, mail_id: int) -> None:
         with _Deadline(self.timeout, self.smtp):

@@ -7,13 +7,16 @@ already holds them gets a bodiless 304.
 """
 
 import hashlib
+import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask, Response, current_app, make_response, request
+from flask import Flask, Response, current_app, make_response, request, session
 from flask.sessions import SecureCookieSessionInterface
+from markupsafe import escape
 
 from ..urls import base_url
 
@@ -103,14 +106,78 @@ def cached_page(view):
 
 
 def revalidated_page(view):
-    """For public pages that also read the database: send an ETag so unchanged pages are 304s."""
+    """For public pages that also read the database: rendered for every request, with an ETag
+    so an unchanged page is a bodiless 304.
+
+    ``no-cache``: browsers and shared caches may keep the page but must ask again each time,
+    so a change in the database shows at once (a membership that ended leaves a partnership's
+    member list with the change, not a minute later).
+    """
 
     @wraps(view)
     def wrapper(**view_args):
         response = make_response(view(**view_args))
-        return public_and_conditional(response, etag_for(response.get_data()), max_age=60)
+        response.cache_control.no_cache = True
+        return public_and_conditional(response, etag_for(response.get_data()), max_age=0)
 
     return wrapper
+
+
+@dataclass(frozen=True)
+class FormTemplate:
+    """A rendered form page cut where its per-visitor secrets go: ``pieces`` has one more
+    item than ``slots``, and the page is the pieces with each slot's value between them."""
+
+    pieces: tuple[str, ...]
+    slots: tuple[str, ...]
+
+    def fill(self, values: dict[str, str]) -> str:
+        """The page with these values (HTML-escaped) in its slots."""
+        parts = [self.pieces[0]]
+        for slot, piece in zip(self.slots, self.pieces[1:], strict=True):
+            parts += [str(escape(values[slot])), piece]
+        return "".join(parts)
+
+
+def _cut(page: str, markers: dict[str, str]) -> FormTemplate | None:
+    """``page`` cut at each marker; None unless every marker is in it exactly once."""
+    if any(page.count(marker) != 1 for marker in markers.values()):
+        return None
+    found = sorted((page.index(marker), slot) for slot, marker in markers.items())
+    pieces, start = [], 0
+    for position, slot in found:
+        pieces.append(page[start:position])
+        start = position + len(markers[slot])
+    pieces.append(page[start:])
+    return FormTemplate(tuple(pieces), tuple(slot for _position, slot in found))
+
+
+def form_page(key: tuple, render: Callable[..., str], **makers: Callable[[], str]) -> str:
+    """A form page rendered once, then copied for each visitor with their own secrets.
+
+    For pages whose only per-visitor parts are hidden values such as the CSRF token and a
+    one-time form key. ``makers`` name those values and make this request's (so each visitor
+    still gets a fresh token and key, and the session its CSRF secret); ``render(**values)``
+    renders the page with given values. The first rendering for a key uses random markers,
+    which are cut out and stored; should a marker not come out exactly once (escaped,
+    repeated), the page is rendered for each request instead. ``key`` says what else the page
+    depends on beyond its path, the content and the site's address.
+    """
+    values = {name: make() for name, make in makers.items()}
+    if session.get("_flashes"):  # a message for this visitor alone: never cut or reused
+        return render(**values)
+    cache: PageCache = current_app.extensions["lepsite.form_pages"]
+    store = current_app.extensions["lepsite.content"]
+    full_key = (store.generation, base_url(), request.path, *key)
+    template = cache.get(full_key)
+    if template is None:
+        # URL-safe like the real values, and random, so no page text can look like one.
+        markers = {name: secrets.token_urlsafe(32) for name in makers}
+        template = _cut(render(**markers), markers)
+        if template is None:
+            return render(**values)
+        cache.put(full_key, template)
+    return template.fill(values)
 
 
 class CacheFriendlySessionInterface(SecureCookieSessionInterface):
@@ -128,8 +195,9 @@ class CacheFriendlySessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its page cache and cache-friendly sessions; send one Date header."""
+    """Give the app its page caches and cache-friendly sessions; send one Date header."""
     app.extensions["lepsite.page_cache"] = PageCache()
+    app.extensions["lepsite.form_pages"] = PageCache(max_entries=256)
     app.session_interface = CacheFriendlySessionInterface()
 
     @app.after_request
