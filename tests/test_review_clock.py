@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, text
 
 from lepsite import create_app
 from lepsite.admin import queries
+from lepsite.admin.search import in_models
 from lepsite.config import ConfigurationError
 from lepsite.extensions import db
 from lepsite.models import Application, User
@@ -185,7 +186,8 @@ def test_the_migration_gives_existing_applications_their_due_date(app):
         rows = db.session.execute(select(Application.id, Application.due_on).order_by("id"))
         assert list(rows) == [(1, date(2026, 12, 11)), (2, date(2026, 12, 14))]
         with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            context = MigrationContext.configure(connection, opts={"include_name": in_models})
+            differences = compare_metadata(context, db.metadata)
         assert differences == []
         db.session.remove()
         db.drop_all()
