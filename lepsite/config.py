@@ -193,7 +193,8 @@ def ensure_base_url(app: Flask) -> None:
 
     ``BASE_URL`` is the one source of absolute links (see ``lepsite.urls``): with it set,
     the CLI can build links and requests for any other host are refused. Outside debug and
-    testing it is required; in debug the request's own host is used instead.
+    testing it is required; without it, links point to the development server's address
+    (never to the host a request names).
     """
     value = app.config.get("BASE_URL")
     if not value:

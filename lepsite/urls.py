@@ -4,8 +4,8 @@ Mail, the sitemap, robots.txt, the feed, canonical and hreflang links and redire
 built from ``BASE_URL``, never from the ``Host`` a client sent: otherwise a forged header would
 put an attacker's address into a coordinator's notification or an applicant's status link.
 With ``BASE_URL`` set, a request for any other host is refused with a 400. Without it (debug
-only, see ``config.ensure_base_url``) the request's own host is used, and outside a request
-(the CLI) the development server's address.
+and testing only, see ``config.ensure_base_url``) links point to the development server's
+address, whatever host a request names.
 """
 
 from urllib.parse import urlsplit, urlunsplit
@@ -28,12 +28,7 @@ class BoundedIntegerConverter(IntegerConverter):
 
 def base_url() -> str:
     """The site's address without a trailing slash (``https://lep.example.org``)."""
-    configured = current_app.config.get("BASE_URL")
-    if configured:
-        return configured
-    if has_request_context():
-        return request.host_url.rstrip("/")
-    return DEVELOPMENT_BASE_URL
+    return current_app.config.get("BASE_URL") or DEVELOPMENT_BASE_URL
 
 
 def absolute(path: str) -> str:
