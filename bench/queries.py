@@ -15,7 +15,6 @@ prints the median and 95th percentile in milliseconds as a Markdown table. See b
 
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -25,13 +24,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ADMIN, COORDINATOR, PASSWORD, ROOT, SECRET_KEY, flask, load_average, machine
+
 sys.path.insert(0, str(ROOT))
 
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
-PASSWORD = "bench password, long enough"  # noqa: S105 (throw-away accounts)
-ADMIN = "bench-admin@example.org"
-COORDINATOR = "bench-kyiv@example.org"
 GOAL_MS = 50.0
 GOAL_RATIO = 1.5
 # The p95 of a query that does almost nothing (the 1-character search) on a busy machine.
@@ -75,20 +71,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 # ---------------------------------------------------------------- building the data
-
-
-def flask(env: dict, *args: str, stdin: str | None = None, debug: bool = False) -> str:
-    """Run ``flask --app wsgi …`` in the project and return its output; stop on failure."""
-    env = dict(env)
-    if debug:  # the demo commands refuse to run outside debug
-        env["FLASK_DEBUG"] = "1"
-    command = [sys.executable, "-m", "flask", "--app", "wsgi", *args]
-    done = subprocess.run(
-        command, cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        sys.exit(f"failed: flask {' '.join(args)}\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def _python(env: dict, script: str, *args: str) -> str:
@@ -315,29 +297,6 @@ def run_size(env: dict, args) -> dict[str, tuple[float, float]]:
 # ---------------------------------------------------------------- the report
 
 
-def machine() -> str:
-    """CPU model, cores, memory, Python and OS, for the report."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    memory = ""
-    meminfo = Path("/proc/meminfo")
-    if meminfo.is_file():
-        kib = int(meminfo.read_text().split()[1])
-        memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
-    import sqlite3
-
-    return (
-        f"{model}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}; {platform.system()} {platform.release()}; "
-        f"load average {os.getloadavg()[0]:.1f} at the end"
-    )
-
-
 def table(database: str, sizes: list[int], results: dict[int, dict]) -> str:
     """The Markdown table: median / p95 per size, the ratio of the p95s, and the verdict."""
     header = "| query | " + " | ".join(f"{size:,}: p50 / p95 ms" for size in sizes)
@@ -387,7 +346,7 @@ def main(argv=None) -> None:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
     print()
-    print(f"Machine: {machine()}")
+    print(f"Machine: {machine()}; {load_average()}")
     for size, seconds in seeding.items():
         if seconds:
             print(f"Seeding {size:,} applications (flask demo seed-bulk) took {seconds:.0f} s")

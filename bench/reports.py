@@ -25,7 +25,6 @@ drops every table in it first; its data is left in place afterwards.
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -35,45 +34,10 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
+from common import ROOT, SECRET_KEY, flask, machine
+
 GOAL_MS = 50.0
 GOAL_RATIO = 1.5
-
-
-def machine() -> str:
-    """CPU model, cores, memory, Python and OS, for the report."""
-    model = platform.processor() or "unknown CPU"
-    memory = ""
-    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    if meminfo.is_file():
-        kilobytes = int(meminfo.read_text().split()[1])
-        memory = f", {kilobytes / 1024 / 1024:.0f} GB RAM"
-    return (
-        f"{model}, {os.cpu_count()} cores{memory}; Python {platform.python_version()}; "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
-def flask(env: dict, *args: str, debug: bool = False) -> str:
-    """Run ``flask --app lepsite …`` from the instance's folder; stop on failure."""
-    env = dict(env, FLASK_DEBUG="1") if debug else env
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "lepsite", *args],
-        cwd=Path(env["LEPSITE_INSTANCE_PATH"]).parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"failed: flask {' '.join(args)}\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def wipe(env: dict) -> None:

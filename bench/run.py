@@ -13,12 +13,10 @@ everything again, also on Ctrl-C. Standard library only; needs ``wrk`` (Debian p
 
 import argparse
 import base64
-import datetime as dt
 import hmac
 import html
 import http.client
 import os
-import platform
 import re
 import shutil
 import signal
@@ -32,16 +30,12 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ADMIN, COORDINATOR, PASSWORD, ROOT, SECRET_KEY, flask, load_average, machine
+
 LANGUAGES = ("en", "bs", "uk")
-# A fixed key: the server is not in debug mode (that would change what is measured).
-SECRET_KEY = "bench-secret-key-not-for-production-0123456789abcdef"  # noqa: S105
-PASSWORD = "bench password, long enough"  # noqa: S105 (throw-away accounts)
 # Sessions are bound to the browser (Flask-Login "strong" protection): wrk must send the same
 # User-Agent as the sign-in did, or the cookie is ignored.
 USER_AGENT = "lepsite-bench/1"
-ADMIN = "bench-admin@example.org"
-COORDINATOR = "bench-kyiv@example.org"
 COORDINATOR_PARTNERSHIP = "kyiv"
 # Both accounts sign in with a second factor (admins must): a throw-away TOTP key.
 TOTP_SECRET = "LEPSITEBENCHTOTPKEYNOTFORUSE2345"  # noqa: S105
@@ -114,28 +108,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def flask(env: dict, *args: str, stdin: str | None = None, debug: bool = False) -> str:
-    """Run ``flask --app lepsite …`` and return its output; stop on failure.
-
-    From the instance's folder, not the project: the commands work from anywhere."""
-    env = dict(env)
-    if debug:  # the demo commands refuse to run outside debug
-        env["FLASK_DEBUG"] = "1"
-    command = [sys.executable, "-m", "flask", "--app", "lepsite", *args]
-    done = subprocess.run(
-        command,
-        cwd=Path(env["LEPSITE_INSTANCE_PATH"]).parent,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"failed: flask {' '.join(args)}\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 def database_is_empty(env: dict, wipe: bool) -> bool:
@@ -621,29 +593,6 @@ def measure_export(server: Server, browser: Browser) -> dict:
 
 
 # ---------------------------------------------------------------- report
-
-
-def machine() -> str:
-    """CPUs, CPU model, RAM, Python, kernel and time, for the report."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        memory_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    except OSError:
-        memory_kib = 0
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {memory_kib / 1024 / 1024:.1f} GiB RAM, "
-        f"Python {platform.python_version()}, {platform.system()} {platform.release()}, "
-        f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
-    )
-
-
-def load_average() -> str:
-    """Other work on the machine skews the numbers; this shows how much there was."""
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def table(results: list[Result], floor: float, against: str = "× floor") -> str:

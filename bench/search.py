@@ -12,16 +12,15 @@ nowhere. No network, no database queries; a throw-away instance folder.
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
 import tempfile
 import time
-from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, SECRET_KEY, machine
+
 sys.path.insert(0, str(ROOT))
 
 from lepsite.content import ContentStore  # noqa: E402
@@ -98,21 +97,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
 
 
-def machine() -> str:
-    """CPU model, cores, Python and OS, for the report."""
-    model = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}; "
-        f"{platform.system()} {platform.release()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=1000, help="queries per language")
@@ -161,7 +145,7 @@ def _client():
 
     app = create_app(
         {
-            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+            "SECRET_KEY": SECRET_KEY,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite",
             "BASE_URL": "http://bench.test",
             "RATELIMIT_ENABLED": False,
