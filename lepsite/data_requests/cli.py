@@ -11,6 +11,7 @@ import click
 from email_validator import EmailNotValidError, validate_email
 from flask.cli import with_appcontext
 
+from ..membership.duplicates import email_key
 from . import operations, queries
 
 # Nothing is stored about the address given.
@@ -29,7 +30,7 @@ def _address(email: str) -> str:
 
 def _nothing_stored(email: str, what: str) -> None:
     click.echo(
-        f"nothing is stored about {queries.normalised(email)} (it never applied, or its data "
+        f"nothing is stored about {email_key(email)} (it never applied, or its data "
         f"was erased already): {what}",
         err=True,
     )

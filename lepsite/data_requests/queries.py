@@ -11,6 +11,7 @@ from ..audit import AuditEvent
 from ..extensions import db
 from ..mail.outbox import split_body
 from ..membership import queries as membership_queries
+from ..membership.duplicates import email_key
 from ..models import Application, OutgoingMail, User, utcnow
 
 # Export format, so a reader can tell a later layout from this one.
@@ -27,12 +28,8 @@ KEY_REMOVED = "[status link key removed]"
 AUDIT_COLUMNS = ("id", "created_at", "action", "subject", "details")
 
 
-def normalised(email: str) -> str:
-    """How addresses are compared: spaces trimmed, in any letter case."""
-    return (email or "").strip().lower()
-
-
 def _same_address(column):
+    """A stored address as ``email_key`` compares it; for the tables without that column."""
     return func.lower(func.trim(column))
 
 
@@ -77,13 +74,13 @@ def holdings(email: str, lock: bool = False) -> Holdings:
     ``lock``: hold the applications found until the transaction ends (on PostgreSQL; SQLite
     writes one at a time anyway), so two erasures at once do not both work on them.
     """
-    address = normalised(email)
+    address = email_key(email)
     found = Holdings(address)
     if not address:  # an anonymised application's address is empty: it is no one's
         return found
     query = (
         select(Application)
-        .where(_same_address(Application.email) == address, Application.anonymised_at.is_(None))
+        .where(Application.email_key == address, Application.anonymised_at.is_(None))
         .order_by(Application.id)
     )
     if lock:

@@ -17,6 +17,7 @@ from ..models import (
 from ..partnerships import choices as partnership_choices  # noqa: F401 (re-exported)
 from ..partnerships import coordinators_of  # noqa: F401 (re-exported)
 from ..partnerships import title as partnership_title  # noqa: F401 (re-exported)
+from .duplicates import email_key
 
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 
@@ -102,11 +103,12 @@ def mail_about(application: Application) -> list[OutgoingMail]:
 
 
 def open_applications_by_email(email: str) -> list[Application]:
-    """Open applications made with ``email``, in any letter case, newest first."""
+    """Open applications made with ``email``, in any letter case, newest first (by the indexed
+    ``email_key``, not a scan)."""
     query = (
         select(Application)
         .where(
-            func.lower(Application.email) == email.strip().lower(),
+            Application.email_key == email_key(email),
             Application.state.in_(OPEN_STATES),
             Application.anonymised_at.is_(None),
         )
