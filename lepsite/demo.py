@@ -11,12 +11,13 @@ from flask.cli import AppGroup
 from sqlalchemy import func, insert, select, text
 from stdnum.ua import edrpou
 
+from . import partnerships
 from .accounts import new_user
 from .extensions import db
 from .mail import send_pending
 from .membership.duplicates import email_key, name_key
 from .membership.operations import submit_application
-from .membership.queries import active_admins, coordinators_of
+from .membership.queries import active_admins
 from .membership.registration import jib_check_digit
 from .models import (
     NO_PARTNERSHIP,
@@ -26,7 +27,7 @@ from .models import (
     User,
     utcnow,
 )
-from .public.queries import content_store
+from .partnerships import Partnership
 from .reports import defer as defer_reports
 from .reports import rebuild as rebuild_reports
 
@@ -143,10 +144,10 @@ MOTIVATIONS = (
 )
 
 
-def _partnerships(keys: tuple[str, ...]) -> dict[str, dict]:
-    """Partnership key -> its front matter, for the keys asked for (default: all and not sure)."""
-    known = {page.meta["key"]: page.meta for page in content_store().section("en", "partnerships")}
-    known[NO_PARTNERSHIP] = {"key": NO_PARTNERSHIP, "country": "", "region": "Sarajevo"}
+def _partnerships(keys: tuple[str, ...]) -> dict[str, Partnership]:
+    """Partnership key -> the partnership, for the keys asked for (default: all and not sure)."""
+    known = {item.key: item for item in partnerships.all_partnerships()}
+    known[NO_PARTNERSHIP] = Partnership(NO_PARTNERSHIP, "", "Sarajevo", True)
     unknown = sorted(set(keys) - set(known))
     if unknown:
         raise click.UsageError(
@@ -160,7 +161,7 @@ def _routing(keys) -> dict[str, tuple[list[int], str]]:
     admins = [user.id for user in active_admins()]
     routing = {}
     for key in keys:
-        coordinators = [] if key == NO_PARTNERSHIP else coordinators_of(key)
+        coordinators = [] if key == NO_PARTNERSHIP else partnerships.coordinators_of(key)
         if coordinators:
             routing[key] = ([user.id for user in coordinators], "partnership")
         else:
@@ -201,7 +202,13 @@ def _identity(rng: random.Random, row: dict, country: str, seen: list[dict]) -> 
 
 
 def _bulk_rows(
-    rng: random.Random, number: int, first_id: int, meta: dict, routing, days: int, seen: list
+    rng: random.Random,
+    number: int,
+    first_id: int,
+    partnership: Partnership,
+    routing,
+    days: int,
+    seen: list,
 ):
     """The rows of one application, its events and its recipients."""
     now = utcnow()
@@ -210,9 +217,9 @@ def _bulk_rows(
     weights = RECENT_STATE_WEIGHTS if age_days < RECENT_DAYS else OLDER_STATE_WEIGHTS
     state = rng.choices(list(weights), list(weights.values()))[0]
     kind = rng.choice(list(ORGANISATION_KINDS))
-    place = meta.get("region") or "Kyiv"
+    place = partnership.region or "Kyiv"
     name = f"{place} {rng.choice(ORGANISATION_KINDS[kind])} {number}"
-    language = {"UA": "uk", "BA": "bs"}.get(meta["country"], "en")
+    language = {"UA": "uk", "BA": "bs"}.get(partnership.country, "en")
     if rng.random() < 0.15:
         language = "en"
     decided = created + timedelta(hours=rng.uniform(1, 24 * min(max(age_days, 1), 45)))
@@ -223,7 +230,7 @@ def _bulk_rows(
         "reference": f"LEP-{created:%Y}-{application_id:06d}",
         "token": secrets.token_urlsafe(32),
         "state": state,
-        "partnership_key": meta["key"],
+        "partnership_key": partnership.key,
         "organisation_name": name,
         "organisation_type": kind,
         "municipality": place,
@@ -244,8 +251,8 @@ def _bulk_rows(
         "decided_at": decided if state in ("approved", "rejected", "withdrawn") else None,
         "anonymised_at": None,
     }
-    _identity(rng, application, meta["country"], seen)
-    user_ids, reason = routing[meta["key"]]
+    _identity(rng, application, partnership.country, seen)
+    user_ids, reason = routing[partnership.key]
     events = [
         {
             "application_id": application_id,
@@ -335,13 +342,13 @@ def seed_bulk(count: int, keys: tuple[str, ...], days: int, seed: int, chunk_siz
     _refuse_outside_debug()
     defer_reports()  # counted once, at the end, not chunk by chunk
     started = time.perf_counter()
-    partnerships = _partnerships(keys)
-    routing = _routing(partnerships)
+    chosen = _partnerships(keys)
+    routing = _routing(chosen)
     if not any(user_ids for user_ids, _reason in routing.values()):
         click.echo("no active coordinators or admins yet: the applications get no recipients")
     first_id = db.session.scalar(select(func.max(Application.id))) or 0
     rng = random.Random(seed)  # noqa: S311 (sample data, not secrets; tokens use secrets)
-    metas = list(partnerships.values())
+    choices = list(chosen.values())
     tables = (
         Application.__table__,
         ApplicationEvent.__table__,
@@ -351,7 +358,7 @@ def seed_bulk(count: int, keys: tuple[str, ...], days: int, seed: int, chunk_siz
     seen: list[dict] = []
     while done < count:
         batch = [
-            _bulk_rows(rng, number, first_id, rng.choice(metas), routing, days, seen)
+            _bulk_rows(rng, number, first_id, rng.choice(choices), routing, days, seen)
             for number in range(done + 1, min(done + chunk_size, count) + 1)
         ]
         applications = [application for application, _events, _recipients in batch]

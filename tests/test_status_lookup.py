@@ -7,8 +7,8 @@ from conftest import csrf_token, outbox, valid_application
 from sqlalchemy import func, select, update
 
 from lepsite.extensions import db
-from lepsite.membership.queries import partnership_title
 from lepsite.models import Application, OutgoingMail
+from lepsite.partnerships import title as partnership_title
 
 BASE = "https://lep.example.org"
 # The site's host under a scheme and port BASE_URL does not name: links built from the

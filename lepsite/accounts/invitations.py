@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from .. import audit
 from ..extensions import db
 from ..mail import queue_mail
-from ..membership.queries import partnership_title
 from ..models import CoordinatorPartnership, OutgoingMail, User
+from ..partnerships import title as partnership_title
 from ..urls import external_url
 from . import tokens
 from .login import user_by_email

@@ -40,8 +40,8 @@ from ..extensions import db
 from ..mail import send_now
 from ..membership import ending
 from ..membership.labels import ORGANISATION_TYPES, STATE_LABELS
-from ..membership.queries import partnership_choices as _partnership_choices
 from ..models import NO_PARTNERSHIP, STATES, User
+from ..partnerships import choices as _partnership_choices
 from ..review_clock import is_overdue, today
 from ..security import keep_private
 from . import operations, queries

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import partnerships
 from ..extensions import db
 from ..mail import queue_mail, render_mail
 from ..models import (
@@ -50,7 +51,7 @@ def route(application: Application) -> list[ApplicationRecipient]:
     users: list[User] = []
     reason = "partnership"
     if application.partnership_key != NO_PARTNERSHIP:
-        users = queries.coordinators_of(application.partnership_key)
+        users = partnerships.coordinators_of(application.partnership_key)
     if not users:
         users, reason = queries.active_admins(), "fallback"
     if not users:

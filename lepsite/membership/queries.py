@@ -14,9 +14,6 @@ from ..models import (
     OutgoingMail,
     User,
 )
-from ..partnerships import choices as partnership_choices  # noqa: F401 (re-exported)
-from ..partnerships import coordinators_of  # noqa: F401 (re-exported)
-from ..partnerships import title as partnership_title  # noqa: F401 (re-exported)
 from .duplicates import email_key
 
 TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)

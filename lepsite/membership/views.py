@@ -17,7 +17,7 @@ from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError, generate_csrf
 from limits import parse_many
 
-from .. import errors
+from .. import errors, partnerships
 from ..accounts import throttle
 from ..extensions import limiter
 from ..i18n import current_language
@@ -81,25 +81,25 @@ def _changed_fields(note: str) -> list[str]:
 def _partnership_name(key: str, lang: str | None = None) -> str:
     if key == NO_PARTNERSHIP:
         return str(NOT_SURE_LABEL)
-    return queries.partnership_title(lang or current_language(), key) or key
+    return partnerships.title(lang or current_language(), key) or key
 
 
 @bp.route("", methods=["GET", "POST"])
 @limiter.limit(_apply_limit, methods=["POST"])
 def apply():
     """Show the form; store a valid application and send the applicant to its status page."""
-    partnerships = queries.partnership_choices(g.lang, open_only=True)
+    open_ones = partnerships.choices(g.lang, open_only=True)
     if request.method == "GET":
         wanted = request.args.get("partnership", "")
-        chosen = wanted if wanted in dict(partnerships) else ""
+        chosen = wanted if wanted in dict(open_ones) else ""
         # Rendered once per language and choice; each visitor gets a fresh token and key.
         return form_page(
             (chosen,),
-            lambda **secrets: _blank_form(partnerships, chosen, **secrets),
+            lambda **secrets: _blank_form(open_ones, chosen, **secrets),
             csrf_token=generate_csrf,
             submission_key=new_submission_key,
         )
-    form = ApplicationForm(partnerships)
+    form = ApplicationForm(open_ones)
     if form.validate_on_submit():
         if form.is_bot():
             return render_template("membership/received.html")
@@ -123,10 +123,10 @@ def apply():
     return render_template("membership/apply.html", form=form), (400 if form.errors else 200)
 
 
-def _blank_form(partnerships, chosen: str, csrf_token: str, submission_key: str) -> str:
+def _blank_form(choices, chosen: str, csrf_token: str, submission_key: str) -> str:
     """The form as first shown, with the given CSRF token and one-time key."""
     form = ApplicationForm(
-        partnerships,
+        choices,
         data={"language": g.lang, "partnership": chosen, "submission_key": submission_key},
     )
     form.csrf_token.current_token = csrf_token
@@ -146,7 +146,7 @@ def expired(error: CSRFError):
     """An expired form loses nothing: the application form comes back with its answers."""
     if request.endpoint != "membership.apply":
         return errors.csrf_error(error)
-    form = ApplicationForm(queries.partnership_choices(g.lang, open_only=True))
+    form = ApplicationForm(partnerships.choices(g.lang, open_only=True))
     return render_template("membership/apply.html", form=form, failure=400), 400
 
 
