@@ -119,6 +119,7 @@ def prepare(env: dict, size: int, wipe: bool) -> float:
     state = int(_python(env, STATE_OF_DATABASE, str(size), "wipe" if wipe else "keep"))
     if state == size:
         print(f"  reusing the {size:,} applications already there", flush=True)
+        flask(env, "db", "upgrade")  # the migrations since it was seeded, if any
         return 0.0
     if sqlite and state != -1:  # our own folder: start it again
         folder = Path(env["LEPSITE_INSTANCE_PATH"])
@@ -166,8 +167,7 @@ def list_query(user_email: str, **args) -> Callable[[], object]:
     def run():
         user = _user(user_email)
         filters = queries.Filters.from_args(MultiDict(args))
-        query = queries.filtered(user, filters)
-        return queries.page_of(query, page, 50, filters.count_limit)  # as views.applications
+        return queries.list_page(user, filters, page, 50)  # as views.applications
 
     return run
 

@@ -1,4 +1,10 @@
-"""Reads for the admin: every query starts from what the signed-in user may see."""
+"""Reads for the admin: every query starts from what the signed-in user may see.
+
+The list's total and the dashboard's counts come from ``report_counts`` (kept with every change
+by ``lepsite.reports.rollups``) whenever the filters are ones it holds: counting a million
+applications then reads a few hundred rows. A search, or "taken by me", counts the rows
+themselves (a search stops at its ``count_limit``; one person's list is short).
+"""
 
 from dataclasses import dataclass
 from functools import cached_property
@@ -9,6 +15,7 @@ from sqlalchemy import Select, bindparam, false, func, literal, select
 from ..extensions import db
 from ..membership import duplicates
 from ..models import OPEN_STATES, STATES, Application, User
+from ..reports.models import ReportCount
 from .search import MAX_LENGTH, Search
 
 SORTS = {
@@ -165,18 +172,55 @@ def page_of(
 ) -> tuple[list[Application], int]:
     """One page of results and the total count (see ``count_of`` for ``count_limit``)."""
     total = count_of(query, count_limit)
-    rows = db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)).all()
-    return list(rows), total
+    return rows_of(query, number, per_page), total
+
+
+def rows_of(query: Select, number: int, per_page: int) -> list[Application]:
+    """Page ``number`` of the query's rows."""
+    return list(db.session.scalars(query.limit(per_page).offset((number - 1) * per_page)))
+
+
+def list_page(
+    user: User, filters: Filters, number: int, per_page: int
+) -> tuple[list[Application], int]:
+    """One page of the user's filtered list and how many there are in all (the review list)."""
+    query = filtered(user, filters)
+    if filters.search or filters.assigned == "me":
+        return page_of(query, number, per_page, filters.count_limit)
+    return rows_of(query, number, per_page), kept_count(user, filters)
+
+
+def _kept_counts(user: User) -> Select:
+    """``report_counts`` rows of the applications the user may see (as ``visible_to``)."""
+    query = select(func.coalesce(func.sum(ReportCount.number), 0))
+    if user.is_admin:
+        return query
+    keys = user.partnership_keys
+    return query.where(ReportCount.partnership_key.in_(keys) if keys else false())
+
+
+def kept_count(user: User, filters: Filters) -> int:
+    """How many of the user's applications the filters (no search, not "taken by me") keep,
+    from ``report_counts``."""
+    query = _kept_counts(user)
+    if filters.state == OPEN:
+        query = query.where(ReportCount.state.in_(OPEN_STATES))
+    elif filters.state:
+        query = query.where(ReportCount.state == filters.state)
+    if filters.partnership:
+        query = query.where(ReportCount.partnership_key == filters.partnership)
+    if filters.organisation_type:
+        query = query.where(ReportCount.organisation_type == filters.organisation_type)
+    if filters.assigned == "none":
+        query = query.where(ReportCount.taken == 0)
+    return int(db.session.scalar(query))
 
 
 def counts_by_state(user: User) -> dict[str, int]:
-    """How many of the user's applications are in each state."""
-    counting = visible_to(user).with_only_columns(
-        Application.state, func.count(), maintain_column_froms=True
-    )
-    rows = db.session.execute(counting.group_by(Application.state))
+    """How many of the user's applications are in each state (from ``report_counts``)."""
+    counting = _kept_counts(user).add_columns(ReportCount.state).group_by(ReportCount.state)
     counts = dict.fromkeys(STATES, 0)
-    counts.update({state: number for state, number in rows})
+    counts.update({state: int(number) for number, state in db.session.execute(counting)})
     return counts
 
 

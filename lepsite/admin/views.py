@@ -113,8 +113,7 @@ def applications():
     """The user's applications: filter, search, sort, a page at a time."""
     filters = queries.Filters.from_args(request.args)
     number = page_number()
-    query = queries.filtered(current_user, filters)
-    rows, total = queries.page_of(query, number, PER_PAGE, filters.count_limit)
+    rows, total = queries.list_page(current_user, filters, number, PER_PAGE)
     partnerships = _partnership_choices(g.admin_lang)
     if not current_user.is_admin:
         partnerships = [item for item in partnerships if item[0] in current_user.partnership_keys]

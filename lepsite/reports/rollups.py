@@ -46,7 +46,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from ..extensions import db
 from ..models import OPEN_STATES, Application, ApplicationEvent
 from ..review_clock import time_zone
-from .models import ALL, DAY, MONTH, ReportFlow, ReportMember, ReportOpen
+from .models import ALL, DAY, MONTH, ReportCount, ReportFlow, ReportMember, ReportOpen
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ APPLICATION_COLUMNS = frozenset(
         "due_on",
         "anonymised_at",
         "decided_at",
+        "assigned_to_id",
     }
 )
 EVENT_COLUMNS = frozenset({"application_id", "created_at", "action", "state"})
@@ -81,6 +82,7 @@ TABLES = {
     "flow": ReportFlow.__table__,
     "open": ReportOpen.__table__,
     "member": ReportMember.__table__,
+    "count": ReportCount.__table__,
 }
 KEY_COLUMNS = {
     kind: tuple(column.name for column in table.primary_key.columns)
@@ -110,6 +112,7 @@ class Facts:
     anonymised: bool
     responded: date | None  # the first reply to the applicant
     closed: date | None  # the step that closed it
+    taken: bool = False  # someone has taken it (the review list's "taken by")
 
     @property
     def outcome(self) -> str | None:
@@ -141,7 +144,8 @@ def cell_groups(facts: Facts) -> list[tuple[str, date, list[tuple]]]:
     can add to these rows, the rows' keys); a key may come twice: it adds two.
 
     Keys: ``flow`` (grain, measure, partnership, type, day, value), ``open`` (partnership,
-    type, state, received_on, due_on), ``member`` (partnership, type). A row of a day or of
+    type, state, received_on, due_on), ``member`` (partnership, type), ``count`` (partnership,
+    type, state, taken). A row of a day or of
     a month gets nothing from applications received after it, as replies and decisions
     come after their application (``rebuild`` relies on it).
     """
@@ -165,6 +169,10 @@ def cell_groups(facts: Facts) -> list[tuple[str, date, list[tuple]]]:
             flow("decision", facts.closed, working_days(facts.received, facts.closed))
     if facts.anonymised:
         return groups
+    groups.append(
+        ("count", date.max, [(facts.partnership_key, facts.organisation_type, facts.state,
+                              int(facts.taken))])
+    )  # fmt: skip
     if facts.state in OPEN_STATES:
         state, received, due_on = facts.state, facts.received, facts.due_on
         groups.append(("open", received, [(p, t, state, received, due_on) for p, t in scopes]))
@@ -194,6 +202,7 @@ def _facts_query():
             a.c.created_at,
             a.c.due_on,
             a.c.anonymised_at,
+            a.c.assigned_to_id,
             responded.label("responded_at"),
             closed.label("closed_at"),
         )
@@ -230,6 +239,7 @@ def read_facts(connection, *conditions, order_by=(), stream=False) -> Iterator[t
                 anonymised=row.anonymised_at is not None,
                 responded=local(row.responded_at),
                 closed=local(row.closed_at),
+                taken=row.assigned_to_id is not None,
             ),
         )
 
@@ -355,9 +365,11 @@ class _Writer:
         rows.clear()
 
 
-def rebuild(connection=None) -> int:
+def rebuild(connection=None, kinds: Iterable[str] = tuple(TABLES)) -> int:
     """Recompute every figure from the applications and their history; return how many
     applications were counted. In the caller's transaction; the caller commits.
+
+    ``kinds``: only these tables (a migration fills those its revision creates).
 
     The applications are read in the order they arrived. An application adds only to rows of
     its own arrival day and later (its reply and closing come after it), so once the reading
@@ -370,8 +382,9 @@ def rebuild(connection=None) -> int:
         db.session.info.pop(_DEFERRED, None)
         connection = db.session.connection()
     _no_timeout(connection)
-    for table in TABLES.values():
-        connection.execute(delete(table))
+    kinds = frozenset(kinds)
+    for kind in kinds:
+        connection.execute(delete(TABLES[kind]))
     writer = _Writer(connection)
     pending: dict[tuple[date, str], Counter] = defaultdict(Counter)  # by last day and table
     late: Counter = Counter()
@@ -383,6 +396,8 @@ def rebuild(connection=None) -> int:
                 writer.insert(group[1], pending.pop(group))
             reading = facts.received
         for kind, last, keys in cell_groups(facts):
+            if kind not in kinds:
+                continue
             if last < reading:
                 late.update((kind, *key) for key in keys)
             else:
