@@ -310,6 +310,16 @@ class Nginx:
         text = text.replace("/srv/lepsite/", f"{folder / 'site'}/")
         text = text.replace("/var/lib/nginx/lepsite-cache", str(folder / "cache"))
         text = text.replace("/var/log/nginx/access.log", str(folder / "access.log"))
+        # The page's bytes as a file in the same server, with nothing of its own: logged and
+        # headed as the public pages are (the /static/ location logs nothing), so the two
+        # rows differ only by the cache.
+        (folder / "pages" / "bench").mkdir(parents=True)
+        text = text.replace(
+            "    location /static/ {",
+            f"    location = /bench/page.html {{\n        root {folder / 'pages'};\n    }}\n\n"
+            "    location /static/ {",
+            1,
+        )
         (folder / "lepsite.conf").write_text(text)
         temp = "".join(
             f"    {kind}_temp_path {folder / 'temp' / kind};\n"
@@ -339,6 +349,11 @@ class Nginx:
         """Put ``body`` where nginx serves static files; returns its path."""
         (self.folder / "site" / "static" / name).write_bytes(body)
         return f"/static/{name}"
+
+    def serve_as_page(self, body: bytes) -> str:
+        """Put ``body`` in the file location logged like a public page; returns its path."""
+        (self.folder / "pages" / "bench" / "page.html").write_bytes(body)
+        return "/bench/page.html"
 
     def wait_ready(self, timeout: float = 20) -> None:
         """Return once nginx listens; fail if it exits."""
@@ -511,11 +526,15 @@ def measure_nginx(nginx: Nginx, page: str, args, folder: Path) -> list[Result]:
     if verdict != "HIT":
         raise RuntimeError(f"{page} is not served from nginx's cache ({verdict})")
     static = nginx.serve_from_disk("bench-page.html", body)
-    if fetch(nginx.base, static)[2] != body:
-        raise RuntimeError(f"nginx does not serve {static} as written")
+    logged = nginx.serve_as_page(body)
+    for path in (static, logged):
+        if fetch(nginx.base, path)[2] != body:
+            raise RuntimeError(f"nginx does not serve {path} as written")
+    # The goal's reference comes first: the file logged and headed like a public page.
     targets = (
-        Target(f"`{page}`'s bytes from disk", static),
+        Target(f"`{page}`'s bytes from disk, logged like a page", logged),
         Target(f"`{page}` from nginx's cache", page),
+        Target(f"`{page}`'s bytes from disk in `/static/` (not logged)", static),
     )
     # The two are compared with each other: taken in turns, three times, the best of each, so
     # a burst of other work on the machine does not land on one of them only.
