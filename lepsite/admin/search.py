@@ -46,7 +46,7 @@ index knows. Migration ``a06d2f550006`` builds all of it; ``create_all`` (the te
 same through the DDL hooks at the end of this module.
 
 **Counting.** A word search counts its matches up to ``COUNT_LIMIT``; past it the list says
-"more than 500" and still shows the newest first, page by page. A word found in a sixth of
+"more than 100" and still shows the newest first, page by page. A word found in a sixth of
 a million applications cannot be counted exactly without reading all of them, which is what
 kept the old search at hundreds of milliseconds. Which index gives the rows on SQLite (it has
 no statistics to choose by) is decided per search in ``_with_words``.
@@ -100,7 +100,7 @@ MAX_LENGTH = 100
 # At most this many words are searched for; more would only slow the query down.
 MAX_WORDS = 8
 # A word search counts its matches up to this many; beyond, the list says "more than".
-COUNT_LIMIT = 500
+COUNT_LIMIT = 100
 # SQLite: a word with at most this many matches gives the rows (see _with_words).
 FTS_DRIVE_LIMIT = 2000
 
@@ -310,6 +310,23 @@ class Search:
             return _with_words(query, self.groups, self.initials)
         return query
 
+    def worth_reading_in_order(self) -> bool:
+        """Whether ``lepsite.admin.queries`` should first read the list in its order, each row
+        checked, before the word index: for a word search on PostgreSQL, which cannot tell
+        cheaply how common the words are. (SQLite's FTS5 can, and its own way for common
+        words already reads the list in order, from indexes that hold the words; see
+        ``_with_words``.)"""
+        return self.kind == "words" and db.session.get_bind().dialect.name != "sqlite"
+
+    def check_rows(self, query: Select, search_text) -> Select:
+        """``query`` narrowed to rows whose ``search_text`` (a column of its FROM) holds the
+        words, each row checked by itself, no index: for a few thousand rows already chosen."""
+        sqlite = db.session.get_bind().dialect.name == "sqlite"
+        contains = _contains_any if sqlite else _like_any
+        words = [contains(search_text, [_pattern(form) for form in forms]) for forms in self.groups]
+        starts = [contains(search_text, [" " + initial]) for initial in self.initials]
+        return query.where(*words, *starts)
+
 
 def _pattern(form: str) -> str:
     """A form as a substring to look for; a two-character one as the start of a word."""
@@ -343,10 +360,12 @@ def _with_words(query: Select, groups: list[list[str]], initials: list[str]) -> 
         ]
         starts = [Application.search_text.like(f"% {_like(i)}%", escape="\\") for i in initials]
         return query.where(*words, *starts)
+    text = Application.search_text
     checks = {
-        index: _contains_any([_pattern(f) for f in forms]) for index, forms in enumerate(groups)
+        index: _contains_any(text, [_pattern(f) for f in forms])
+        for index, forms in enumerate(groups)
     }
-    starts = [_contains_any([" " + initial]) for initial in initials]
+    starts = [_contains_any(text, [" " + initial]) for initial in initials]
     matches, rarest = min((_fts_count(forms), index) for index, forms in enumerate(groups))
     if matches > FTS_DRIVE_LIMIT:
         return query.where(*checks.values(), *starts)
@@ -355,9 +374,14 @@ def _with_words(query: Select, groups: list[list[str]], initials: list[str]) -> 
     return query.select_from(driving).where(_fts_match(groups[rarest]), *checks.values(), *starts)
 
 
-def _contains_any(patterns: list[str]) -> ColumnElement[bool]:
-    """The row's search text holds one of ``patterns`` (SQLite's instr: no wildcards)."""
-    return or_(*(func.instr(Application.search_text, pattern) > 0 for pattern in patterns))
+def _contains_any(search_text, patterns: list[str]) -> ColumnElement[bool]:
+    """The search text holds one of ``patterns`` (SQLite's instr: no wildcards)."""
+    return or_(*(func.instr(search_text, pattern) > 0 for pattern in patterns))
+
+
+def _like_any(search_text, patterns: list[str]) -> ColumnElement[bool]:
+    """The search text holds one of ``patterns`` (a LIKE with no wildcard of theirs)."""
+    return or_(*(search_text.like(f"%{_like(pattern)}%", escape="\\") for pattern in patterns))
 
 
 def _like(value: str) -> str:
