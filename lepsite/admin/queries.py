@@ -93,16 +93,23 @@ class Filters:
         )
 
     def apply(self, query: Select) -> Select:
-        if self.state == OPEN:
-            query = query.where(is_open())
-        elif self.state:
-            query = query.where(Application.state == self.state)
-        if self.partnership:
-            query = query.where(Application.partnership_key == self.partnership)
-        if self.organisation_type:
-            query = query.where(Application.organisation_type == self.organisation_type)
+        query = self.narrow(query)
         query = self.parsed_search.apply(query)
         return query.order_by(*SORTS[self.sort])
+
+    def narrow(self, query: Select, source=Application) -> Select:
+        """``query`` narrowed by state, partnership and type, on the columns of ``source``:
+        the applications, or ``report_counts`` (``kept_count``)."""
+        if self.state == OPEN:
+            open_states = is_open() if source is Application else source.state.in_(OPEN_STATES)
+            query = query.where(open_states)
+        elif self.state:
+            query = query.where(source.state == self.state)
+        if self.partnership:
+            query = query.where(source.partnership_key == self.partnership)
+        if self.organisation_type:
+            query = query.where(source.organisation_type == self.organisation_type)
+        return query
 
     @cached_property
     def parsed_search(self) -> Search:
@@ -262,15 +269,7 @@ def _kept_counts(user: User) -> Select:
 def kept_count(user: User, filters: Filters) -> int:
     """How many of the user's applications the filters (no search, not "taken by me") keep,
     from ``report_counts``."""
-    query = _kept_counts(user)
-    if filters.state == OPEN:
-        query = query.where(ReportCount.state.in_(OPEN_STATES))
-    elif filters.state:
-        query = query.where(ReportCount.state == filters.state)
-    if filters.partnership:
-        query = query.where(ReportCount.partnership_key == filters.partnership)
-    if filters.organisation_type:
-        query = query.where(ReportCount.organisation_type == filters.organisation_type)
+    query = filters.narrow(_kept_counts(user), ReportCount)
     if filters.assigned == "none":
         query = query.where(ReportCount.taken == 0)
     return int(db.session.scalar(query))
