@@ -54,6 +54,7 @@ no statistics to choose by) is decided per search in ``_with_words``.
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -258,6 +259,7 @@ class Search:
     groups: list[list[str]] = field(default_factory=list)
     # Words of one character: they narrow what the others found.
     initials: list[str] = field(default_factory=list)
+    _rarest: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def parse(cls, typed: str) -> "Search":
@@ -307,8 +309,25 @@ class Search:
         if self.kind == "too_short":
             return query.where(false())  # nothing, at no cost; the message says why
         if self.kind == "words":
-            return _with_words(query, self.groups, self.initials)
+            return _with_words(query, self.groups, self.initials, self.rarest_on_sqlite)
         return query
+
+    def reads_in_list_order(self) -> bool:
+        """Whether, on SQLite, the query this search makes reads the list in its own order (no
+        search, or only common words), rather than starting from an index of its own."""
+        if db.session.get_bind().dialect.name != "sqlite":
+            return False
+        if self.kind == "":
+            return True
+        return self.kind == "words" and self.rarest_on_sqlite()[0] > FTS_DRIVE_LIMIT
+
+    def rarest_on_sqlite(self) -> tuple[int, int]:
+        """SQLite: how many rows FTS5 finds for the rarest word (counted up to just past
+        ``FTS_DRIVE_LIMIT``), and which word that is; asked once per search."""
+        if self._rarest is None:
+            counts = [(_fts_count(forms), index) for index, forms in enumerate(self.groups)]
+            self._rarest = min(counts)
+        return self._rarest
 
     def worth_reading_in_order(self) -> bool:
         """Whether ``lepsite.admin.queries`` should first read the list in its order, each row
@@ -333,7 +352,12 @@ def _pattern(form: str) -> str:
     return " " + form if len(form) == 2 else form
 
 
-def _with_words(query: Select, groups: list[list[str]], initials: list[str]) -> Select:
+def _with_words(
+    query: Select,
+    groups: list[list[str]],
+    initials: list[str],
+    rarest: Callable[[], tuple[int, int]],
+) -> Select:
     """Applications holding, for each group, one of its forms, and every initial as the first
     letter of a word.
 
@@ -366,7 +390,7 @@ def _with_words(query: Select, groups: list[list[str]], initials: list[str]) -> 
         for index, forms in enumerate(groups)
     }
     starts = [_contains_any(text, [" " + initial]) for initial in initials]
-    matches, rarest = min((_fts_count(forms), index) for index, forms in enumerate(groups))
+    matches, rarest = rarest()  # (SQLite only: FTS5's count of the rarest word)
     if matches > FTS_DRIVE_LIMIT:
         return query.where(*checks.values(), *starts)
     del checks[rarest]
