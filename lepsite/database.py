@@ -84,13 +84,21 @@ def _postgres_connection_class():
     return DeadlineConnection
 
 
+# Each SQLite connection's page cache, in KiB (SQLite's default: 2,000). A connection keeps
+# its pages between requests while no other one writes; with a million applications the list's
+# and search's index pages no longer fit in 2 MB, and every page read again costs a system call.
+SQLITE_CACHE_KIB = 32_000
+
+
 def _tune_sqlite(dbapi_connection, connection_record) -> None:
     """WAL lets readers work while one request writes; the busy timeout makes writers queue
-    instead of failing; SQLite leaves foreign keys off unless asked."""
+    instead of failing; SQLite leaves foreign keys off unless asked; a larger page cache keeps
+    the indexes a page reads in memory."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={int(_default_timeout * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
     cursor.close()
 
 
