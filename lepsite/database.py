@@ -132,3 +132,15 @@ def no_statement_timeout(connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET statement_timeout = 0")
         connection.commit()  # a session setting: it outlasts this transaction
+
+
+def only_what_this_database_gets(dialect_name: str):
+    """Alembic's ``include_object`` for a database of ``dialect_name``: leave out what the
+    models create on another database only (``ddl_if(dialect=…)``), so that comparing the
+    schema, or autogenerating a migration, does not ask for it here."""
+
+    def include(object_, name, type_, reflected, compare_to) -> bool:
+        condition = getattr(object_, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect_name)
+
+    return include

@@ -163,6 +163,24 @@ class Application(db.Model):
             "created_at",
         ),
         Index("ix_applications_partnership_created", "partnership_key", "created_at"),
+        # PostgreSQL does not take ``anonymised_at IS NULL`` as fixing that column, so it
+        # cannot read the two listing indexes above in date order and instead reads every
+        # newer row of the other states. These partial indexes give it one state's (and one
+        # partnership's) rows newest or oldest first. SQLite reads the listing indexes in
+        # that order already; it does not get these (``ddl_if``; migration d19c6e990009).
+        *(
+            Index(
+                f"ix_applications_{name}_created",
+                *columns,
+                "created_at",
+                "id",
+                postgresql_where=text("anonymised_at IS NULL"),
+            ).ddl_if(dialect="postgresql")
+            for name, columns in (
+                ("state", ("state",)),
+                ("partnership_state", ("partnership_key", "state")),
+            )
+        ),
         # The list filtered by type or by who took it, and a coordinator's list by name: the
         # count from the index alone, the page in its order (migration a06d2f550006).
         Index(

@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
-from lepsite.database import no_statement_timeout
+from lepsite.database import no_statement_timeout, only_what_this_database_gets
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -91,7 +91,12 @@ def run_migrations_online():
     with connectable.connect() as connection:
         # An index on a large table may take longer than a request may wait.
         no_statement_timeout(connection)
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        context.configure(
+            connection=connection,
+            target_metadata=get_metadata(),
+            include_object=only_what_this_database_gets(connection.dialect.name),
+            **conf_args,
+        )
 
         with context.begin_transaction():
             context.run_migrations()
