@@ -104,6 +104,8 @@ MAX_WORDS = 8
 COUNT_LIMIT = 100
 # SQLite: a word with at most this many matches gives the rows (see _with_words).
 FTS_DRIVE_LIMIT = 2000
+# SQLite: a word with at most this many matches gives them as ids, from one FTS5 look-up.
+FEW_MATCHES = 200
 
 TOO_SHORT = _l("Type at least two letters or digits to search.")
 
@@ -259,7 +261,9 @@ class Search:
     groups: list[list[str]] = field(default_factory=list)
     # Words of one character: they narrow what the others found.
     initials: list[str] = field(default_factory=list)
-    _rarest: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    _rarest: tuple[int, int, list[int] | None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def parse(cls, typed: str) -> "Search":
@@ -321,12 +325,16 @@ class Search:
             return True
         return self.kind == "words" and self.rarest_on_sqlite()[0] > FTS_DRIVE_LIMIT
 
-    def rarest_on_sqlite(self) -> tuple[int, int]:
+    def rarest_on_sqlite(self) -> tuple[int, int, list[int] | None]:
         """SQLite: how many rows FTS5 finds for the rarest word (counted up to just past
-        ``FTS_DRIVE_LIMIT``), and which word that is; asked once per search."""
+        ``FTS_DRIVE_LIMIT``), which word that is, and the ids of those rows when there are
+        at most ``FEW_MATCHES``; asked once per search."""
         if self._rarest is None:
-            counts = [(_fts_count(forms), index) for index, forms in enumerate(self.groups)]
-            self._rarest = min(counts)
+            matches, index = min(
+                (_fts_count(forms), index) for index, forms in enumerate(self.groups)
+            )
+            ids = _fts_ids(self.groups[index]) if matches <= FEW_MATCHES else None
+            self._rarest = (matches, index, ids)
         return self._rarest
 
     def worth_reading_in_order(self) -> bool:
@@ -356,7 +364,7 @@ def _with_words(
     query: Select,
     groups: list[list[str]],
     initials: list[str],
-    rarest: Callable[[], tuple[int, int]],
+    rarest: Callable[[], tuple[int, int, list[int] | None]],
 ) -> Select:
     """Applications holding, for each group, one of its forms, and every initial as the first
     letter of a word.
@@ -368,9 +376,12 @@ def _with_words(
     SQLite plans without statistics, so the choice is made here. The FTS5 table first counts
     the matches of each word, stopping past ``FTS_DRIVE_LIMIT``. With a rarer word than that,
     it gives the rows of the rarest word (a ``CROSS JOIN``, which SQLite never reorders) and
-    each of them is checked for the other words. When every word is that common, the list is
-    read in its order (from its index) and each row checked for the words, which fills a
-    page after a few hundred rows instead of sorting tens of thousands.
+    each of them is checked for the other words; with at most ``FEW_MATCHES``, their ids, as
+    found by that count, so that the count and the page do not ask FTS5 again (FTS5's work
+    for a word grows with the table when its trigrams are common, as "000" in references).
+    When every word is that common, the list is read in its order (from its index) and each
+    row checked for the words, which fills a page after a few hundred rows instead of sorting
+    tens of thousands.
     """
     if db.session.get_bind().dialect.name != "sqlite":
         words = [
@@ -390,10 +401,12 @@ def _with_words(
         for index, forms in enumerate(groups)
     }
     starts = [_contains_any(text, [" " + initial]) for initial in initials]
-    matches, rarest = rarest()  # (SQLite only: FTS5's count of the rarest word)
+    matches, rarest, ids = rarest()  # (SQLite only: FTS5's count of the rarest word)
     if matches > FTS_DRIVE_LIMIT:
         return query.where(*checks.values(), *starts)
     del checks[rarest]
+    if ids is not None:
+        return query.where(Application.id.in_(ids), *checks.values(), *starts)
     driving = _Driving(_fts, Application.__table__, _fts.c.rowid == Application.id)
     return query.select_from(driving).where(_fts_match(groups[rarest]), *checks.values(), *starts)
 
@@ -422,6 +435,11 @@ def _fts_match(forms: list[str]) -> ColumnElement[bool]:
     return text(f"{FTS_TABLE} MATCH :fts_query").bindparams(
         bindparam("fts_query", query, type_=String)
     )
+
+
+def _fts_ids(forms: list[str]) -> list[int]:
+    """The ids of the rows of the FTS5 table that match (a rare word's: see FEW_MATCHES)."""
+    return list(db.session.scalars(select(_fts.c.rowid).where(_fts_match(forms))))
 
 
 def _fts_count(forms: list[str]) -> int:
