@@ -71,7 +71,6 @@ from sqlalchemy import (
     false,
     func,
     inspect,
-    literal_column,
     or_,
     select,
     text,
@@ -330,10 +329,8 @@ class Search:
         ``FTS_DRIVE_LIMIT``), which word that is, and the ids of those rows when there are
         at most ``FEW_MATCHES``; asked once per search."""
         if self._rarest is None:
-            matches, index = min(
-                (_fts_count(forms), index) for index, forms in enumerate(self.groups)
-            )
-            ids = _fts_ids(self.groups[index]) if matches <= FEW_MATCHES else None
+            counted = [(*_fts_matches(forms), index) for index, forms in enumerate(self.groups)]
+            matches, ids, index = min(counted, key=lambda one: (one[0], one[2]))
             self._rarest = (matches, index, ids)
         return self._rarest
 
@@ -437,16 +434,15 @@ def _fts_match(forms: list[str]) -> ColumnElement[bool]:
     )
 
 
-def _fts_ids(forms: list[str]) -> list[int]:
-    """The ids of the rows of the FTS5 table that match (a rare word's: see FEW_MATCHES)."""
-    return list(db.session.scalars(select(_fts.c.rowid).where(_fts_match(forms))))
-
-
-def _fts_count(forms: list[str]) -> int:
-    """How many rows of the FTS5 table match, counted up to ``FTS_DRIVE_LIMIT + 1``."""
-    hits = select(literal_column("1")).select_from(_fts).where(_fts_match(forms))
-    counting = select(func.count()).select_from(hits.limit(FTS_DRIVE_LIMIT + 1).subquery())
-    return db.session.scalar(counting)
+def _fts_matches(forms: list[str]) -> tuple[int, list[int] | None]:
+    """How many rows of the FTS5 table match, counted up to ``FTS_DRIVE_LIMIT + 1``, and
+    their ids when there are at most ``FEW_MATCHES``: one look-up for both."""
+    hits = select(_fts.c.rowid.label("id")).where(_fts_match(forms))
+    hits = hits.limit(FTS_DRIVE_LIMIT + 1).subquery()
+    number, ids = db.session.execute(select(func.count(), func.group_concat(hits.c.id))).one()
+    if number > FEW_MATCHES:
+        return number, None
+    return number, [int(one) for one in ids.split(",")] if ids else []
 
 
 class _Driving(Join):
