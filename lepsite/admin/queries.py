@@ -240,11 +240,11 @@ def list_page(
     user: User, filters: Filters, number: int, per_page: int
 ) -> tuple[list[Application], int]:
     """One page of the user's filtered list and how many there are in all (the review list)."""
-    query = filtered(user, filters)
     if filters.count_limit is not None:
         found = _from_the_first_rows(user, filters, number, per_page)
         if found is not None:
             return found
+    query = filtered(user, filters)
     if filters.search or filters.assigned == "me":
         return page_of(query, number, per_page, filters.count_limit)
     return rows_of(query, number, per_page), kept_count(user, filters)
@@ -264,10 +264,10 @@ def _from_the_first_rows(
     is not (or the list is shorter), the search runs on the word index as usual, which is fast
     for a rarer word.
     """
-    wanted = max(number * per_page, filters.count_limit + 1)
     search = filters.parsed_search
     if not search.worth_reading_in_order():
         return None
+    wanted = max(number * per_page, filters.count_limit + 1)
     plain = dataclasses.replace(filters, search="")
     columns = dict.fromkeys([Application.id, Application.search_text, *_sort_columns(filters.sort)])
 

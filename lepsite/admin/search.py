@@ -54,7 +54,6 @@ no statistics to choose by) is decided per search in ``_with_words``.
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -312,7 +311,7 @@ class Search:
         if self.kind == "too_short":
             return query.where(false())  # nothing, at no cost; the message says why
         if self.kind == "words":
-            return _with_words(query, self.groups, self.initials, self.rarest_on_sqlite)
+            return _with_words(query, self)
         return query
 
     def reads_in_list_order(self) -> bool:
@@ -329,9 +328,11 @@ class Search:
         ``FTS_DRIVE_LIMIT``), which word that is, and the ids of those rows when there are
         at most ``FEW_MATCHES``; asked once per search."""
         if self._rarest is None:
-            counted = [(*_fts_matches(forms), index) for index, forms in enumerate(self.groups)]
-            matches, ids, index = min(counted, key=lambda one: (one[0], one[2]))
-            self._rarest = (matches, index, ids)
+            counted = [
+                (matches, index, ids)
+                for index, (matches, ids) in enumerate(map(_fts_matches, self.groups))
+            ]
+            self._rarest = min(counted, key=lambda one: one[:2])
         return self._rarest
 
     def worth_reading_in_order(self) -> bool:
@@ -345,10 +346,7 @@ class Search:
     def check_rows(self, query: Select, search_text) -> Select:
         """``query`` narrowed to rows whose ``search_text`` (a column of its FROM) holds the
         words, each row checked by itself, no index: for a few thousand rows already chosen."""
-        sqlite = db.session.get_bind().dialect.name == "sqlite"
-        contains = _contains_any if sqlite else _like_any
-        words = [contains(search_text, [_pattern(form) for form in forms]) for forms in self.groups]
-        starts = [contains(search_text, [" " + initial]) for initial in self.initials]
+        words, starts = _word_conditions(search_text, self)
         return query.where(*words, *starts)
 
 
@@ -357,12 +355,18 @@ def _pattern(form: str) -> str:
     return " " + form if len(form) == 2 else form
 
 
-def _with_words(
-    query: Select,
-    groups: list[list[str]],
-    initials: list[str],
-    rarest: Callable[[], tuple[int, int, list[int] | None]],
-) -> Select:
+def _word_conditions(search_text, search: Search) -> tuple[list, list]:
+    """Per group of forms, "the text holds one of them"; per initial, "a word of the text
+    starts with it": SQLite's ``instr``, or on PostgreSQL a ``LIKE``, which its trigram
+    index answers."""
+    sqlite = db.session.get_bind().dialect.name == "sqlite"
+    contains = _contains_any if sqlite else _like_any
+    words = [contains(search_text, [_pattern(form) for form in forms]) for forms in search.groups]
+    starts = [contains(search_text, [" " + initial]) for initial in search.initials]
+    return words, starts
+
+
+def _with_words(query: Select, search: Search) -> Select:
     """Applications holding, for each group, one of its forms, and every initial as the first
     letter of a word.
 
@@ -380,32 +384,17 @@ def _with_words(
     row checked for the words, which fills a page after a few hundred rows instead of sorting
     tens of thousands.
     """
+    words, starts = _word_conditions(Application.search_text, search)
     if db.session.get_bind().dialect.name != "sqlite":
-        words = [
-            or_(
-                *(
-                    Application.search_text.like(f"%{_like(_pattern(f))}%", escape="\\")
-                    for f in forms
-                )
-            )
-            for forms in groups
-        ]
-        starts = [Application.search_text.like(f"% {_like(i)}%", escape="\\") for i in initials]
         return query.where(*words, *starts)
-    text = Application.search_text
-    checks = {
-        index: _contains_any(text, [_pattern(f) for f in forms])
-        for index, forms in enumerate(groups)
-    }
-    starts = [_contains_any(text, [" " + initial]) for initial in initials]
-    matches, rarest, ids = rarest()  # (SQLite only: FTS5's count of the rarest word)
+    matches, rarest, ids = search.rarest_on_sqlite()
     if matches > FTS_DRIVE_LIMIT:
-        return query.where(*checks.values(), *starts)
-    del checks[rarest]
+        return query.where(*words, *starts)
+    others = words[:rarest] + words[rarest + 1 :]
     if ids is not None:
-        return query.where(Application.id.in_(ids), *checks.values(), *starts)
+        return query.where(Application.id.in_(ids), *others, *starts)
     driving = _Driving(_fts, Application.__table__, _fts.c.rowid == Application.id)
-    return query.select_from(driving).where(_fts_match(groups[rarest]), *checks.values(), *starts)
+    return query.select_from(driving).where(_fts_match(search.groups[rarest]), *others, *starts)
 
 
 def _contains_any(search_text, patterns: list[str]) -> ColumnElement[bool]:
