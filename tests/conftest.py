@@ -11,11 +11,15 @@ from urllib.parse import urlsplit
 
 import pyotp
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 from lepsite import create_app
 from lepsite.accounts import new_user
 from lepsite.accounts.two_factor import TwoFactor
+from lepsite.admin.search import in_models
+from lepsite.database import only_what_this_database_gets
 from lepsite.extensions import db
 from lepsite.models import User, utcnow
 
@@ -142,6 +146,19 @@ def database_uri(tmp_path: Path) -> str:
 
 
 PASSWORD = "correct horse battery staple"
+
+
+def schema_differences(connection) -> list:
+    """How the schema on ``connection`` differs from the models, leaving out, as ``flask db``
+    does, what the models cannot describe and what only another database gets."""
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "include_name": in_models,
+            "include_object": only_what_this_database_gets(connection.dialect.name),
+        },
+    )
+    return compare_metadata(context, db.metadata)
 
 
 def sign_in(client, email: str, password: str = PASSWORD, next_url: str = ""):

@@ -1,11 +1,8 @@
 """Migrations build the schema the models describe; SQLite is tuned for concurrent use."""
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
+from conftest import schema_differences
 from sqlalchemy import text
 
-from lepsite.admin.search import in_models
-from lepsite.database import only_what_this_database_gets
 from lepsite.extensions import db
 
 
@@ -18,14 +15,7 @@ def test_db_upgrade_creates_the_schema_of_the_models(app_factory):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, (result.output, repr(result.exception))
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection,
-            opts={
-                "include_name": in_models,
-                "include_object": only_what_this_database_gets(connection.dialect.name),
-            },
-        )
-        differences = compare_metadata(context, db.metadata)
+        differences = schema_differences(connection)
     assert differences == []
 
 

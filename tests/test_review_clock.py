@@ -9,16 +9,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from conftest import sign_in
+from conftest import schema_differences, sign_in
 from sqlalchemy import insert, select, text
 
 from lepsite import create_app
 from lepsite.admin import queries
-from lepsite.admin.search import in_models
 from lepsite.config import ConfigurationError
-from lepsite.database import only_what_this_database_gets
 from lepsite.extensions import db
 from lepsite.models import Application, User
 from lepsite.review_clock import (
@@ -187,14 +183,7 @@ def test_the_migration_gives_existing_applications_their_due_date(app):
         rows = db.session.execute(select(Application.id, Application.due_on).order_by("id"))
         assert list(rows) == [(1, date(2026, 12, 11)), (2, date(2026, 12, 14))]
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection,
-                opts={
-                    "include_name": in_models,
-                    "include_object": only_what_this_database_gets(connection.dialect.name),
-                },
-            )
-            differences = compare_metadata(context, db.metadata)
+            differences = schema_differences(connection)
         assert differences == []
         db.session.remove()
         db.drop_all()
